@@ -1,0 +1,419 @@
+"""Neural networks out of ``Value``s: neurons, layers, MLPs and a recurrent cell.
+
+A neuron computes ``activation(w1*x1 + ... + wn*xn + b)``. By default the
+weighted sum is one ``Value.dot`` node (fused: small, readable, fast graphs);
+``fused=False`` builds micrograd's chain of ``*`` and ``+`` nodes instead, for
+lessons that want to see every edge. Defaults match micrograd:
+``MLP(2, [16, 16, 1])`` has ReLU hidden layers, a linear output, and returns
+a single ``Value`` when there is one output; ``nonlin=`` is accepted.
+
+Every parameter is labelled with its dotted name (``layers.0.neurons.3.w.1``),
+the name ``named_parameters()``, ``state_dict()`` and graph pictures use.
+
+Example:
+    >>> from autograd_lite.nn import MLP
+    >>> model = MLP(2, [4, 1], seed=0)
+    >>> len(model.parameters())
+    17
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Callable, Union
+
+from autograd_lite.engine import Value, _is_real
+
+__all__ = ["MLP", "RNN", "Layer", "Module", "Neuron", "RNNCell", "Seed"]
+
+Seed = Union[int, random.Random, None]
+Activation = Union[str, Callable[[Value], Value]]
+Input = Sequence[Union[Value, float]]
+
+ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
+    "relu": Value.relu,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "leaky_relu": Value.leaky_relu,
+    "softplus": Value.softplus,
+    "linear": lambda v: v,
+}
+INITS = ("uniform", "xavier", "he")
+FILE_FORMAT = "autograd_lite.state_dict"
+
+
+def _rng(seed: Seed) -> Any:
+    """A random source: a ``random.Random`` for a seed, the global one for ``None``.
+
+    ``None`` uses the ``random`` module itself, as micrograd does, so that
+    ``random.seed(1337)`` followed by ``MLP(...)`` gives micrograd's weights.
+    """
+    if seed is None or seed is random:
+        return random
+    if isinstance(seed, random.Random):
+        return seed
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        return random.Random(seed)
+    raise TypeError(f"seed must be an int, a random.Random or None, got {type(seed).__name__}")
+
+
+def _activation_name(activation: Activation | None, nonlin: bool | None, default: str) -> Activation:
+    if nonlin is not None:  # micrograd's keyword
+        if activation is not None:
+            raise TypeError("give either activation= or micrograd's nonlin=, not both")
+        return "relu" if nonlin else "linear"
+    if activation is None:
+        return default
+    if callable(activation) or activation in ACTIVATIONS:
+        return activation
+    raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)} or a function")
+
+
+class _LabelsParameters(type):
+    """Labels a module's parameters with their dotted names once it is built.
+
+    The outermost module is constructed last, so its names win: a neuron on
+    its own labels ``w.0``; inside an MLP the same weight becomes
+    ``layers.0.neurons.3.w.0``. A label the user set is kept.
+    """
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        module = super().__call__(*args, **kwargs)
+        for name, p in module.named_parameters():
+            if not p.label or name.endswith("." + p.label) or name == p.label:
+                p.label = name
+        return module
+
+
+class Module(metaclass=_LabelsParameters):
+    """Base class: finds parameters in attributes, names them, saves and loads them.
+
+    Parameters are the ``Value`` attributes of a module, lists of ``Value``s,
+    and those of its sub-modules (attributes or lists of modules), in the
+    order the attributes were set.
+    """
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
+        """``(dotted name, parameter)`` pairs, e.g. ``("layers.0.neurons.1.w.0", w)``."""
+        for attr, item in vars(self).items():
+            if attr.startswith("_"):
+                continue
+            name = f"{prefix}{attr}"
+            if isinstance(item, Value):
+                yield name, item
+            elif isinstance(item, Module):
+                yield from item.named_parameters(name + ".")
+            elif isinstance(item, (list, tuple)):
+                for i, element in enumerate(item):
+                    if isinstance(element, Value):
+                        yield f"{name}.{i}", element
+                    elif isinstance(element, Module):
+                        yield from element.named_parameters(f"{name}.{i}.")
+
+    def parameters(self) -> list[Value]:
+        """Every parameter, in a fixed order (micrograd's: weights, then bias)."""
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Set every parameter's grad to 0 (do this before each backward pass)."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def state_dict(self) -> dict[str, float]:
+        """Parameter values by dotted name: a plain, JSON-ready ``dict``."""
+        return {name: p.data for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Set parameters from ``state_dict()`` output.
+
+        Raises ``ValueError`` naming what is missing, unexpected or not a
+        number; the model is then left exactly as it was (all checks happen
+        before the first parameter changes).
+        """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"load_state_dict takes a dict of name -> number, got {type(state).__name__}")
+        params = dict(self.named_parameters())
+        missing = [name for name in params if name not in state]
+        unexpected = [name for name in state if name not in params]
+        wrong = [name for name in params if name in state and not _is_plain_number(state[name])]
+        problems = []
+        if missing:
+            problems.append(f"missing {_names(missing)}")
+        if unexpected:
+            problems.append(f"unexpected {_names(unexpected)}")
+        if wrong:
+            shown = ", ".join(f"{n}={state[n]!r}" for n in wrong[:3])
+            problems.append(f"not a finite number: {shown}")
+        if problems:
+            raise ValueError(
+                f"state does not match this {type(self).__name__} ({len(params)} parameters): "
+                + "; ".join(problems)
+            )
+        for name, p in params.items():
+            p.data = float(state[name])
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the parameters to ``path`` as JSON, atomically.
+
+        The file is written to a temporary file beside ``path`` and renamed
+        over it, so an interrupted save never leaves a half-written file.
+        """
+        path = Path(path)
+        document = {"format": FILE_FORMAT, "version": 1, "model": type(self).__name__}
+        document["parameters"] = self.state_dict()  # type: ignore[assignment]
+        text = json.dumps(document, indent=1)
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent or ".")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def load(self, path: str | os.PathLike[str]) -> None:
+        """Load parameters saved by ``save()``; a bad file changes nothing.
+
+        Raises ``ValueError`` (naming the file) for a file that is not JSON,
+        not an autograd_lite state file, or whose names or values don't match.
+        """
+        path = Path(path)
+        try:
+            document = json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}: not a JSON file ({error})") from None
+        if not isinstance(document, dict) or document.get("format") != FILE_FORMAT:
+            raise ValueError(f'{path}: not an autograd_lite state file (no "format": "{FILE_FORMAT}")')
+        parameters = document.get("parameters")
+        if not isinstance(parameters, dict):
+            raise ValueError(f'{path}: has no "parameters" object')
+        try:
+            self.load_state_dict(parameters)
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self.parameters())} parameters)"
+
+
+def _is_plain_number(x: object) -> bool:
+    return _is_real(x) and not isinstance(x, bool) and math.isfinite(float(x))  # type: ignore[arg-type]
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def _initial_weight(rng: Any, init: str, nin: int, fan_out: int) -> float:
+    if init == "uniform":  # micrograd's
+        return rng.uniform(-1, 1)
+    if init == "xavier":  # Glorot: U(-a, a), a = sqrt(6 / (fan_in + fan_out))
+        bound = math.sqrt(6.0 / (nin + fan_out))
+        return rng.uniform(-bound, bound)
+    if init == "he":  # He/Kaiming: N(0, 2 / fan_in), for ReLU layers
+        return rng.gauss(0.0, math.sqrt(2.0 / nin))
+    raise ValueError(f"unknown init {init!r}; choose one of {INITS}")
+
+
+class Neuron(Module):
+    """``activation(w . x + b)`` with ``nin`` weights and a bias.
+
+    Args:
+        nin: number of inputs.
+        activation: ``"relu"`` (default, as micrograd), ``"tanh"``,
+            ``"sigmoid"``, ``"leaky_relu"``, ``"softplus"``, ``"linear"``, or a
+            function of a ``Value``.
+        nonlin: micrograd's keyword: ``True`` is ReLU, ``False`` linear.
+        fused: one ``dot`` node for ``w . x + b`` (default), or micrograd's
+            expanded chain of ``*`` and ``+`` nodes.
+        init: ``"uniform"`` (micrograd's U(-1, 1)), ``"xavier"`` or ``"he"``.
+        seed: an int, a ``random.Random``, or ``None`` for the global
+            ``random`` module (micrograd's behaviour). The bias starts at 0.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        activation: Activation | None = None,
+        *,
+        nonlin: bool | None = None,
+        fused: bool = True,
+        init: str = "uniform",
+        seed: Seed = None,
+        fan_out: int = 1,
+    ) -> None:
+        if not isinstance(nin, int) or isinstance(nin, bool) or nin < 1:
+            raise ValueError(f"Neuron needs at least one input, got nin={nin!r}")
+        if init not in INITS:
+            raise ValueError(f"unknown init {init!r}; choose one of {INITS}")
+        rng = _rng(seed)
+        self.activation = _activation_name(activation, nonlin, "relu")
+        self.fused = fused
+        self.w = [Value(_initial_weight(rng, init, nin, fan_out)) for _ in range(nin)]
+        self.b = Value(0.0)
+
+    def __call__(self, x: Input) -> Value:
+        if len(x) != len(self.w):
+            raise ValueError(f"Neuron expects {len(self.w)} inputs, got {len(x)}")
+        if self.fused:
+            act = Value.dot(self.w, x, self.b)
+        else:
+            act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        f = self.activation
+        return ACTIVATIONS[f](act) if isinstance(f, str) else f(act)
+
+    def __repr__(self) -> str:
+        name = self.activation if isinstance(self.activation, str) else "custom"
+        return f"{name.capitalize() if name != 'relu' else 'ReLU'}Neuron({len(self.w)})"
+
+
+class Layer(Module):
+    """``nout`` neurons over the same ``nin`` inputs.
+
+    Returns a list of ``nout`` Values, or a single ``Value`` when ``nout`` is 1
+    (as micrograd). Keyword arguments are passed to every :class:`Neuron`.
+    """
+
+    def __init__(self, nin: int, nout: int, activation: Activation | None = None, **kwargs: Any) -> None:
+        if not isinstance(nout, int) or isinstance(nout, bool) or nout < 1:
+            raise ValueError(f"Layer needs at least one neuron, got nout={nout!r}")
+        rng = _rng(kwargs.pop("seed", None))
+        self.neurons = [Neuron(nin, activation, seed=rng, fan_out=nout, **kwargs) for _ in range(nout)]
+
+    def __call__(self, x: Input) -> Value | list[Value]:
+        x = [v if isinstance(v, Value) else Value(v) for v in x]  # one constant node per input, shared
+        out = [n(x) for n in self.neurons]
+        return out[0] if len(out) == 1 else out
+
+    def __repr__(self) -> str:
+        return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: layers of sizes ``nouts`` over ``nin`` inputs.
+
+    Hidden layers use ``activation`` (ReLU by default), the last layer
+    ``output_activation`` (linear by default), as micrograd. micrograd's
+    ``MLP(2, [16, 16, 1])`` has 337 parameters and returns one ``Value``.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nouts: Sequence[int],
+        activation: Activation | None = None,
+        output_activation: Activation = "linear",
+        *,
+        nonlin: bool | None = None,
+        seed: Seed = None,
+        **kwargs: Any,
+    ) -> None:
+        if not nouts:
+            raise ValueError("MLP needs at least one layer size in nouts")
+        hidden = _activation_name(activation, nonlin, "relu")
+        rng = _rng(seed)
+        sizes = [nin, *nouts]
+        self.layers = [
+            Layer(
+                sizes[i],
+                sizes[i + 1],
+                hidden if i < len(nouts) - 1 else output_activation,
+                seed=rng,
+                **kwargs,
+            )
+            for i in range(len(nouts))
+        ]
+
+    def __call__(self, x: Input) -> Value | list[Value]:
+        out: Any = x
+        for layer in self.layers:
+            out = layer(out)
+            if isinstance(out, Value):
+                out = [out]
+        return out[0] if len(out) == 1 else out
+
+    def __repr__(self) -> str:
+        return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
+
+
+class RNNCell(Module):
+    """One step of a recurrent network: ``h' = tanh(W_xh x + W_hh h + b)``.
+
+    Each of the ``nhidden`` units is a neuron over the ``nin`` inputs followed
+    by the ``nhidden`` previous hidden values; the same weights serve every
+    time step, so unrolling a sequence and calling ``backward()`` *is*
+    backpropagation through time.
+    """
+
+    def __init__(self, nin: int, nhidden: int, activation: Activation = "tanh", **kwargs: Any) -> None:
+        self.nin, self.nhidden = nin, nhidden
+        self.units = Layer(nin + nhidden, nhidden, activation, **kwargs)
+
+    def __call__(self, x: Input | float, h: Sequence[Value | float] | None = None) -> list[Value]:
+        xs = [x] if _is_real(x) or isinstance(x, Value) else list(x)  # type: ignore[list-item, arg-type]
+        if len(xs) != self.nin:
+            raise ValueError(f"RNNCell expects {self.nin} inputs per step, got {len(xs)}")
+        hs = [0.0] * self.nhidden if h is None else list(h)
+        if len(hs) != self.nhidden:
+            raise ValueError(f"RNNCell expects a hidden state of {self.nhidden}, got {len(hs)}")
+        out = self.units([*xs, *hs])
+        return [out] if isinstance(out, Value) else out
+
+
+class RNN(Module):
+    """An RNN over a sequence: a shared :class:`RNNCell` and a linear readout.
+
+    ``model(xs)`` returns one output per step (a ``Value`` when ``nout`` is 1).
+    ``truncate_every=k`` detaches the hidden state every ``k`` steps:
+    truncated backpropagation through time.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nhidden: int,
+        nout: int = 1,
+        activation: Activation = "tanh",
+        output_activation: Activation = "linear",
+        *,
+        seed: Seed = None,
+        **kwargs: Any,
+    ) -> None:
+        rng = _rng(seed)
+        self.cell = RNNCell(nin, nhidden, activation, seed=rng, **kwargs)
+        self.readout = Layer(nhidden, nout, output_activation, seed=rng, **kwargs)
+
+    def unroll(
+        self,
+        xs: Sequence[Input | float],
+        h0: Sequence[Value | float] | None = None,
+        truncate_every: int | None = None,
+    ) -> tuple[list[Any], list[list[Value]]]:
+        """Run the sequence; return (outputs per step, hidden states per step)."""
+        if truncate_every is not None and truncate_every < 1:
+            raise ValueError(f"truncate_every must be a positive number of steps, got {truncate_every}")
+        h: Sequence[Value | float] | None = h0
+        outputs, hiddens = [], []
+        for t, x in enumerate(xs):
+            if truncate_every and t and t % truncate_every == 0 and h is not None:
+                h = [v.detach() if isinstance(v, Value) else v for v in h]
+            h = self.cell(x, h)
+            hiddens.append(h)
+            outputs.append(self.readout(h))
+        return outputs, hiddens
+
+    def __call__(
+        self,
+        xs: Sequence[Input | float],
+        h0: Sequence[Value | float] | None = None,
+        truncate_every: int | None = None,
+    ) -> list[Any]:
+        return self.unroll(xs, h0, truncate_every)[0]
