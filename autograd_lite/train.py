@@ -193,7 +193,10 @@ def fit(
         tol: stop once the monitored loss is at most this.
         patience: stop when the monitored loss (validation if there is any,
             else training) has not improved by more than ``min_delta`` for
-            this many epochs, restoring the best weights.
+            this many epochs, restoring the best weights: those the best
+            epoch started with when monitoring the training loss (which is
+            measured during the epoch), those it ended with when monitoring
+            the validation loss (measured after it).
         batch_size: samples per step (default: all of them); batches are
             shuffled with ``seed`` when ``shuffle`` is true.
         validation_split: fraction of (X, y) held out for validation (seeded),
@@ -237,6 +240,7 @@ def fit(
     try:
         for epoch in range(epochs):
             total, n_correct, seen = 0.0, 0, 0
+            at_start = [p.data for p in params] if patience is not None else None
             for batch in _batches(len(X_train), batch_size, rng if shuffle else None):
                 preds = [model(X_train[i]) for i in batch]
                 targets = [y_train[i] for i in batch]
@@ -278,7 +282,9 @@ def fit(
             if monitored < best_loss - min_delta:
                 best_loss, waited, history.best_epoch = monitored, 0, epoch
                 if patience is not None:
-                    best_state = [p.data for p in params]
+                    # The training loss was measured on the way through the epoch, on the weights
+                    # it started with (exactly so for full batches); validation loss after it.
+                    best_state = at_start if validation_data is None else [p.data for p in params]
             else:
                 waited += 1
             if tol is not None and monitored <= tol:
