@@ -139,10 +139,12 @@ def _as_float(data: object) -> float:
 def _coerce(x: object, op: str) -> Value:
     """An operand as a Value: Values as they are, numbers as constant leaves."""
     cls = x.__class__
-    if cls is float:
-        return _leaf(x)  # type: ignore[arg-type]
-    if cls is int:
-        return _leaf(float(x))  # type: ignore[arg-type]
+    if cls is float or cls is int:  # the common case, a constant in an expression: one call less
+        v = _new(Value)
+        v.data = x if cls is float else float(x)  # type: ignore[arg-type]
+        v.grad = 0.0
+        v.label = ""
+        return v
     if isinstance(x, Value):
         return x
     if _is_real(x):
