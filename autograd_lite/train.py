@@ -99,6 +99,7 @@ class History:
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
         ax.set_title(f"training stopped: {self.stop_reason}")
+        handles, labels = ax.get_legend_handles_labels()
         if self.accuracy:
             twin = ax.twinx()
             twin.plot(epochs, self.accuracy, color="tab:green", alpha=0.5, label="training accuracy")
@@ -106,8 +107,9 @@ class History:
                 twin.plot(epochs, self.val_accuracy, color="tab:red", alpha=0.5, label="validation accuracy")
             twin.set_ylabel("accuracy")
             twin.set_ylim(0, 1.05)
-            twin.legend(loc="center right")
-        ax.legend(loc="upper right")
+            more_handles, more_labels = twin.get_legend_handles_labels()
+            handles, labels = handles + more_handles, labels + more_labels
+        ax.legend(handles, labels, loc="center right")
         if path is not None:
             ax.figure.savefig(path, dpi=100, bbox_inches="tight")
         return ax
