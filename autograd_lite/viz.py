@@ -1,0 +1,614 @@
+"""Draw a computation graph with Graphviz: see every value, op and gradient.
+
+:func:`draw_graph` (alias :func:`draw_dot`, micrograd's name) turns the graph
+behind a :class:`~autograd_lite.Value` into a ``graphviz.Digraph``, which a
+Jupyter notebook shows inline; :func:`save_graph` writes it to ``.svg``,
+``.png`` or ``.pdf`` (or the DOT source to ``.dot``/``.gv``).
+
+What the picture shows:
+
+* each value is a box with its label, ``data`` and ``grad``; each op is a
+  small oval of its own between its inputs and its output;
+* the box's colour tells the gradient: red for positive, blue for negative,
+  white for zero, darker the larger ``|grad|`` on a log scale (by default
+  ``1e-4`` palest to ``1e2`` darkest) that is drawn as a legend in the
+  picture, so vanishing and exploding gradients stand out;
+* values computed by an ``nn`` module are grouped into a box per module
+  (neuron inside layer), labelled with the module's path, found from the
+  parameters' dotted labels (``layers.0.neurons.3.w.1``);
+* a graph of more than ``max_nodes`` values (300 by default) is drawn
+  collapsed, one box per module, with a note saying so;
+  ``collapse=False`` draws every node anyway.
+
+Example:
+    >>> from autograd_lite import Value
+    >>> from autograd_lite.viz import draw_graph
+    >>> x, w = Value(0.5, label="x"), Value(-1.2, label="w")
+    >>> y = (x * w).tanh()
+    >>> y.backward()
+    >>> graph = draw_graph(y)  # displays inline in Jupyter
+    >>> "tanh" in graph.source
+    True
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Union
+
+import graphviz
+
+from autograd_lite.engine import Value, topological_order
+
+__all__ = [
+    "DEFAULT_MAX_NODES",
+    "GRAD_SCALE",
+    "DotNotFoundError",
+    "GraphDrawing",
+    "draw_dot",
+    "draw_graph",
+    "grad_colour",
+    "module_of_parameter",
+    "module_paths",
+    "save_graph",
+]
+
+DEFAULT_MAX_NODES = 300
+"""Graphs with more values than this are drawn collapsed (one box per module)."""
+
+GRAD_SCALE: tuple[float, float] = (1e-4, 1e2)
+"""``|grad|`` at or below the first number is drawn palest, at or above the second darkest."""
+
+FIELDS = ("label", "data", "grad")
+"""The fields a value's box can show, in this order."""
+
+INSTALL_HINT = (
+    "Graphviz's `dot` program was not found on PATH, so the graph cannot be rendered to an image. "
+    "Install Graphviz: Debian/Ubuntu `sudo apt-get install graphviz`, Fedora `sudo dnf install graphviz`, "
+    "macOS `brew install graphviz`, conda `conda install -c conda-forge graphviz`, "
+    "Windows: the installer from graphviz.org. "
+    "The DOT source is still available: `error.source`, `draw_graph(root).source`, "
+    "or `save_graph(root, 'graph.dot')`."
+)
+
+Highlight = Union[Value, tuple[Value, Value], tuple[Value, int]]
+"""A value, an edge ``(node, child)`` (either order), or ``(node, position in node._prev)``."""
+
+_POSITIVE = (178, 24, 43)  # ColorBrewer RdBu's ends: red for grad > 0
+_NEGATIVE = (33, 102, 172)  # blue for grad < 0
+_WHITE = (247, 247, 247)
+_HIGHLIGHT = "#ff7f00"
+
+
+class DotNotFoundError(graphviz.ExecutableNotFound):
+    """Rendering needs Graphviz's ``dot`` program and it is not installed.
+
+    The message says how to install it; ``source`` holds the DOT source,
+    which can be saved and rendered elsewhere.
+    """
+
+    def __init__(self, source: str) -> None:
+        RuntimeError.__init__(self, INSTALL_HINT)
+        self.source = source
+
+
+class GraphDrawing(graphviz.Digraph):
+    """A ``graphviz.Digraph`` whose rendering explains a missing ``dot``.
+
+    Everything ``graphviz.Digraph`` does works as usual (``.source``,
+    ``.pipe()``, ``.render()``, inline display in Jupyter); when the ``dot``
+    program is missing, ``pipe`` and ``render`` raise :class:`DotNotFoundError`.
+    """
+
+    def pipe(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        try:
+            return super().pipe(*args, **kwargs)
+        except graphviz.ExecutableNotFound as error:
+            if isinstance(error, DotNotFoundError):
+                raise
+            raise DotNotFoundError(self.source) from error
+
+    def render(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        try:
+            return super().render(*args, **kwargs)
+        except graphviz.ExecutableNotFound as error:
+            if isinstance(error, DotNotFoundError):
+                raise
+            raise DotNotFoundError(self.source) from error
+
+
+# ----------------------------------------------------------------------------
+# Colour: a diverging scale by the sign and size of the gradient.
+
+
+def _mix(deep: tuple[int, int, int], strength: float) -> str:
+    rgb = (round(w + strength * (d - w)) for w, d in zip(_WHITE, deep))
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def _strength(grad: float, scale: tuple[float, float]) -> float:
+    """0 for a zero grad; otherwise 0.15 (palest) to 1 (darkest), log-linear in |grad|."""
+    size = abs(grad)
+    if size == 0:
+        return 0.0
+    low, high = math.log10(scale[0]), math.log10(scale[1])
+    position = 1.0 if math.isinf(size) else (math.log10(size) - low) / (high - low)
+    return 0.15 + 0.85 * min(1.0, max(0.0, position))
+
+
+def grad_colour(grad: float, scale: tuple[float, float] = GRAD_SCALE) -> str:
+    """The fill colour (``#rrggbb``) for a gradient.
+
+    Red for ``grad > 0``, blue for ``grad < 0``, near-white for 0, and grey
+    for NaN. The shade grows with ``log10(|grad|)`` from ``scale[0]`` (pale)
+    to ``scale[1]`` (darkest); sizes outside the scale are clamped.
+    """
+    if not 0 < scale[0] < scale[1]:
+        raise ValueError(f"grad scale must be two increasing positive numbers, got {scale!r}")
+    if math.isnan(grad):
+        return "#969696"
+    if grad == 0:
+        return _mix(_POSITIVE, 0.0)
+    return _mix(_POSITIVE if grad > 0 else _NEGATIVE, _strength(grad, scale))
+
+
+def _font_colour(grad: float, scale: tuple[float, float]) -> str:
+    return "white" if not math.isnan(grad) and _strength(grad, scale) > 0.6 else "black"
+
+
+def _legend(scale: tuple[float, float]) -> str:
+    """An HTML-like label: swatches from -scale[1] to +scale[1], with their numbers."""
+    low, high = math.log10(scale[0]), math.log10(scale[1])
+    ticks = [10 ** (low + (high - low) * i / 3) for i in range(4)]
+    values = [-t for t in reversed(ticks)] + [0.0] + ticks
+    cells = "".join(
+        f'<TD BGCOLOR="{grad_colour(v, scale)}"><FONT COLOR="{_font_colour(v, scale)}" POINT-SIZE="9">'
+        f"{v:+.0e}</FONT></TD>"
+        if v
+        else f'<TD BGCOLOR="{grad_colour(0.0, scale)}"><FONT POINT-SIZE="9">0</FONT></TD>'
+        for v in values
+    )
+    caption = (
+        f"grad colour: red &gt; 0, blue &lt; 0, log scale of |grad| "
+        f"from {scale[0]:.0e} (palest) to {scale[1]:.0e} (darkest)"
+    )
+    return (
+        f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">'
+        f'<TR><TD COLSPAN="{len(values)}" BORDER="0"><FONT POINT-SIZE="10">{caption}</FONT></TD></TR>'
+        f"<TR>{cells}</TR></TABLE>>"
+    )
+
+
+# ----------------------------------------------------------------------------
+# Modules: which nn module (neuron, layer) a value belongs to.
+
+
+def module_of_parameter(label: str) -> str | None:
+    """The module path of a parameter labelled with its dotted name, or ``None``.
+
+    The path is the label without its final name and an optional trailing
+    index: ``layers.0.neurons.3.w.1`` and ``layers.0.neurons.3.b`` belong to
+    ``layers.0.neurons.3``. A label without such a path (``x``, ``w1``) is not
+    a module parameter.
+    """
+    parts = label.split(".")
+    if len(parts) > 1 and parts[-1].isdigit():
+        parts.pop()
+    parts.pop()
+    if not parts or not all(parts):
+        return None
+    return ".".join(parts)
+
+
+def _common_path(paths: Collection[str]) -> str | None:
+    split = [p.split(".") for p in paths]
+    common: list[str] = []
+    for segments in zip(*split):
+        if len(set(segments)) != 1:
+            break
+        common.append(segments[0])
+    # a path ending in a list name ("layers") is no module: drop it
+    while common and len(common) < min(len(s) for s in split) and split[0][len(common)].isdigit():
+        common.pop()
+    return ".".join(common) or None
+
+
+_CHAIN_OPS = frozenset({"+", "sum"})
+
+
+def module_paths(nodes: Iterable[Value]) -> dict[Value, str]:
+    """The module path of every value that belongs to an ``nn`` module.
+
+    ``nodes`` must list children before parents (``topological_order``).
+    A parameter (a leaf labelled ``<module path>.<name>[.<index>]``) belongs
+    to its module. An interior value belongs to module M when
+
+    * one of its children is a parameter of M (a neuron's ``dot`` node, or
+      the ``*`` and ``+`` nodes of an unfused neuron), or
+    * it is a ``+``/``sum`` whose children all belong to M (the rest of an
+      unfused neuron's chain of sums), or
+    * it has one input, which belongs to M by one of the rules above (the
+      neuron's activation).
+
+    A value whose children point at several modules belongs to their common
+    enclosing module, if any. Values outside any module (inputs, the loss)
+    are left out.
+    """
+    owner: dict[Value, str] = {}
+    direct: set[Value] = set()  # members by the first two rules
+    for node in nodes:
+        kids = node._prev
+        if not kids:
+            path = module_of_parameter(node.label) if node.label else None
+            if path:
+                owner[node] = path
+                direct.add(node)
+            continue
+        from_params = {owner[k] for k in kids if not k._prev and k in owner}
+        if from_params:
+            common = _common_path(from_params)
+            if common:
+                owner[node] = common
+                direct.add(node)
+        elif node._op in _CHAIN_OPS:
+            paths = {owner.get(k) for k in kids}
+            if len(paths) == 1 and None not in paths:
+                owner[node] = paths.pop()  # type: ignore[assignment]
+                direct.add(node)
+        elif len(kids) == 1 and kids[0] in direct and kids[0]._prev:
+            owner[node] = owner[kids[0]]
+    return owner
+
+
+def _cluster_chain(path: str) -> list[str]:
+    """The module paths enclosing ``path`` (itself last), skipping list names.
+
+    ``layers.0.neurons.3`` gives ``["layers.0", "layers.0.neurons.3"]``.
+    """
+    parts = path.split(".")
+    chain = []
+    for i in range(1, len(parts) + 1):
+        if i < len(parts) and parts[i].isdigit():
+            continue  # "layers" is a list of modules, not a module
+        chain.append(".".join(parts[:i]))
+    return chain
+
+
+# ----------------------------------------------------------------------------
+# Drawing.
+
+
+def _escape_record(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in '{}|<>"\\':
+            out.append("\\")
+        out.append(ch)
+    return "".join(out)
+
+
+def _resolve_highlights(items: Iterable[Any]) -> tuple[set[Value], set[tuple[int, Any]]]:
+    """Split ``highlight=`` into values and edges ``(id(node), position or child id)``."""
+    values: set[Value] = set()
+    edges: set[tuple[int, Any]] = set()
+    for item in items:
+        if isinstance(item, Value):
+            values.add(item)
+        elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], Value):
+            a, b = item
+            if isinstance(b, int) and not isinstance(b, bool):
+                edges.add((id(a), ("pos", b)))
+            elif isinstance(b, Value):
+                parent, child = (a, b) if any(k is b for k in a._prev) else (b, a)
+                edges.add((id(parent), ("child", id(child))))
+            else:
+                raise TypeError(f"highlight: an edge is (node, child) or (node, position), got {item!r}")
+        else:
+            raise TypeError(f"highlight: expected Values or edges (node, child), got {item!r}")
+    return values, edges
+
+
+def _check_options(root: Any, rankdir: str, show: Sequence[str], number_format: str, max_nodes: int) -> None:
+    if not isinstance(root, Value):
+        raise TypeError(f"draw_graph: root must be a Value, got {type(root).__name__}")
+    if rankdir not in ("LR", "RL", "TB", "BT"):
+        raise ValueError(f"rankdir must be one of LR, RL, TB, BT; got {rankdir!r}")
+    unknown = [f for f in show if f not in FIELDS]
+    if unknown:
+        raise ValueError(f"show: unknown field(s) {unknown}; choose from {FIELDS}")
+    try:
+        format(1.0, number_format)
+    except (ValueError, TypeError):
+        raise ValueError(f"number_format {number_format!r} is not a float format spec like '.4f'") from None
+    if max_nodes < 1:
+        raise ValueError(f"max_nodes must be at least 1, got {max_nodes}")
+
+
+def draw_graph(
+    root: Value,
+    *,
+    rankdir: str = "LR",
+    show: Sequence[str] = FIELDS,
+    number_format: str = ".4f",
+    highlight: Iterable[Highlight] = (),
+    shaded: Iterable[Value] = (),
+    grads: Mapping[Value, float] | None = None,
+    names: Mapping[Value, str] | None = None,
+    clusters: bool = True,
+    collapse: bool | None = None,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    legend: bool = True,
+    grad_scale: tuple[float, float] = GRAD_SCALE,
+) -> GraphDrawing:
+    """Draw the graph that computed ``root``.
+
+    Args:
+        root: the output value.
+        rankdir: layout direction, ``"LR"`` (inputs left, output right),
+            ``"RL"``, ``"TB"`` or ``"BT"``.
+        show: which fields each value's box shows, out of ``"label"``,
+            ``"data"``, ``"grad"``.
+        number_format: format spec for data and grad (``".4f"``, ``".3g"``).
+        highlight: values and edges drawn emphasised (thick, orange). An edge
+            is ``(node, child)`` (either order) or ``(node, i)`` for the
+            ``i``-th input of ``node``; highlighting a value also highlights
+            its op.
+        shaded: values drawn with a thick dark border (SVG class ``done``):
+            the stepper's "gradient already final".
+        grads: gradients to show and colour by instead of ``.grad``.
+        names: names to show instead of labels (the stepper names unlabelled
+            values).
+        clusters: group values into a box per ``nn`` module.
+        collapse: ``None`` (default) collapses when the graph has more than
+            ``max_nodes`` values; ``True`` always; ``False`` never.
+        max_nodes: the collapse threshold.
+        legend: draw the colour scale.
+        grad_scale: ``(palest, darkest)`` sizes of ``|grad|`` for the colour.
+
+    Returns:
+        A :class:`GraphDrawing` (a ``graphviz.Digraph``): Jupyter shows it
+        inline; ``.source`` is the DOT text. Every value node has the SVG id
+        ``v<i>`` (``i`` its position in ``topological_order(root)``), its op
+        ``v<i>_op``, the edge from its ``k``-th input ``v<i>_e<k>``; nodes
+        and edges carry the SVG classes ``highlight`` and ``done``.
+    """
+    _check_options(root, rankdir, show, number_format, max_nodes)
+    grad_colour(0.0, grad_scale)  # validates the scale
+    nodes = topological_order(root)
+    if collapse is None:
+        collapse = len(nodes) > max_nodes
+    graph = GraphDrawing(name="autograd_lite", graph_attr={"rankdir": rankdir, "fontname": "Helvetica"})
+    graph.attr("node", fontname="Helvetica")
+    graph.attr("edge", color="#404040")
+    owner = module_paths(nodes) if (clusters or collapse) else {}
+    if collapse:
+        _draw_collapsed(graph, nodes, owner, max_nodes, grads, grad_scale, number_format)
+    else:
+        _draw_full(graph, nodes, owner if clusters else {}, show, number_format, highlight, shaded,
+                   grads, names, grad_scale)  # fmt: skip
+    if legend:
+        graph.node("legend", label=_legend(grad_scale), shape="plaintext", id="legend")
+    return graph
+
+
+draw_dot = draw_graph
+"""micrograd's name for :func:`draw_graph`, so its notebooks work unchanged."""
+
+
+def _clustered(
+    graph: graphviz.Digraph, statements: Mapping[str | None, list[tuple[str, dict[str, str]]]]
+) -> None:
+    """Add node statements to ``graph``, each module's inside nested cluster boxes."""
+    subgraphs: dict[str, graphviz.Digraph] = {}
+    for path in statements:
+        if path is None:
+            continue
+        for cluster in _cluster_chain(path):
+            if cluster not in subgraphs:
+                sub = graphviz.Digraph(name="cluster_" + cluster.replace(".", "_"))
+                sub.attr(label=cluster, style="rounded,dashed", color="#7f7f7f", fontname="Helvetica",
+                         fontsize="10", id="cluster_" + cluster)  # fmt: skip
+                subgraphs[cluster] = sub
+    for path, items in statements.items():
+        target = graph if path is None else subgraphs[_cluster_chain(path)[-1]]
+        for name, attrs in items:
+            target.node(name, **attrs)
+    for cluster in sorted(subgraphs, key=lambda p: -len(_cluster_chain(p))):
+        chain = _cluster_chain(cluster)
+        parent = graph if len(chain) == 1 else subgraphs[chain[-2]]
+        parent.subgraph(subgraphs[cluster])
+
+
+def _draw_full(
+    graph: GraphDrawing,
+    nodes: list[Value],
+    owner: Mapping[Value, str],
+    show: Sequence[str],
+    number_format: str,
+    highlight: Iterable[Highlight],
+    shaded: Iterable[Value],
+    grads: Mapping[Value, float] | None,
+    names: Mapping[Value, str] | None,
+    grad_scale: tuple[float, float],
+) -> None:
+    ids = {node: f"v{i}" for i, node in enumerate(nodes)}
+    hot_values, hot_edges = _resolve_highlights(highlight)
+    done = set(shaded)
+    statements: dict[str | None, list[tuple[str, dict[str, str]]]] = {}
+    edges: list[tuple[str, str, dict[str, str]]] = []
+    for node in nodes:
+        vid = ids[node]
+        grad = node.grad if grads is None else grads.get(node, node.grad)
+        name = names.get(node, node.label) if names is not None else node.label
+        path = owner.get(node)
+        if path and name.startswith(path + "."):
+            name = name[len(path) + 1 :]  # inside its module's box, "w.0" says enough
+        fields = []
+        for field in show:
+            if field == "label" and name:
+                fields.append(_escape_record(name))
+            elif field == "data":
+                fields.append(f"data {format(node.data, number_format)}")
+            elif field == "grad":
+                fields.append(f"grad {format(grad, number_format)}")
+        classes = (
+            ["value"] + (["highlight"] if node in hot_values else []) + (["done"] if node in done else [])
+        )
+        attrs = {
+            "label": "{ " + " | ".join(fields or [" "]) + " }",
+            "shape": "record",
+            "style": "filled,bold" if node in done else "filled",
+            "fillcolor": grad_colour(grad, grad_scale),
+            "fontcolor": _font_colour(grad, grad_scale),
+            "id": vid,
+            "class": " ".join(classes),
+        }
+        if node in hot_values:
+            attrs.update(color=_HIGHLIGHT, penwidth="3")
+        elif node in done:
+            attrs.update(color="#202020", penwidth="2.5")
+        statements.setdefault(path, []).append((vid, attrs))
+        if not node._prev:
+            continue
+        op_attrs = {
+            "label": _escape_record(str(node._op)),
+            "shape": "ellipse",
+            "fontsize": "10",
+            "height": "0.3",
+            "style": "filled",
+            "fillcolor": "white",
+            "id": f"{vid}_op",
+            "class": " ".join(["op", *classes[1:]]),
+        }
+        if node in hot_values:
+            op_attrs.update(color=_HIGHLIGHT, penwidth="3")
+        statements[path].append((f"{vid}_op", op_attrs))
+        out_attrs = {"id": f"{vid}_out", "class": "output"}
+        if node in hot_values:
+            out_attrs.update(color=_HIGHLIGHT, penwidth="3", **{"class": "output highlight"})
+        edges.append((f"{vid}_op", vid, out_attrs))
+        for position, child in enumerate(node._prev):
+            attrs = {"id": f"{vid}_e{position}", "class": "input"}
+            if (id(node), ("pos", position)) in hot_edges or (id(node), ("child", id(child))) in hot_edges:
+                attrs.update(color=_HIGHLIGHT, penwidth="3", **{"class": "input highlight"})
+            edges.append((ids[child], f"{vid}_op", attrs))
+    _clustered(graph, statements)
+    for tail, head, attrs in edges:
+        graph.edge(tail, head, **attrs)
+
+
+def _draw_collapsed(
+    graph: GraphDrawing,
+    nodes: list[Value],
+    owner: Mapping[Value, str],
+    max_nodes: int,
+    grads: Mapping[Value, float] | None,
+    grad_scale: tuple[float, float],
+    number_format: str,
+) -> None:
+    """One box per module (plus the values outside modules), and a note saying so."""
+
+    def grad_of(v: Value) -> float:
+        return v.grad if grads is None else grads.get(v, v.grad)
+
+    def group_by(level: int) -> dict[Value, str]:
+        groups = {}
+        for i, node in enumerate(nodes):
+            path = owner.get(node)
+            if path is not None:
+                groups[node] = "module:" + (_cluster_chain(path)[0] if level >= 2 else path)
+            elif level >= 1:
+                groups[node] = "inputs:" if not node._prev else "op:" + str(node._op)
+            else:
+                groups[node] = f"value:{i}"
+        return groups
+
+    level = 0
+    groups = group_by(level)
+    while len(set(groups.values())) > max_nodes and level < 2:
+        level += 1
+        groups = group_by(level)
+    members: dict[str, list[Value]] = {}
+    for node in nodes:
+        members.setdefault(groups[node], []).append(node)
+    group_ids = {key: f"g{i}" for i, key in enumerate(members)}
+    statements: dict[str | None, list[tuple[str, dict[str, str]]]] = {}
+    for key, values in members.items():
+        kind, _, rest = key.partition(":")
+        params = [v for v in values if not v._prev and v in owner]
+        shown = params or values
+        strongest = max((grad_of(v) for v in shown), key=lambda g: abs(g) if not math.isnan(g) else -1.0)
+        if kind == "module":
+            text = [rest, f"{len(values)} values, {len(params)} parameters",
+                    f"largest grad {format(strongest, number_format)}"]  # fmt: skip
+        elif kind == "inputs":
+            text = [f"{len(values)} inputs and constants"]
+        elif kind == "op":
+            text = [f"{len(values)} x {rest}"]
+        else:
+            v = values[0]
+            text = [v.label or (str(v._op) if v._prev else "input"), f"data {format(v.data, number_format)}",
+                    f"grad {format(grad_of(v), number_format)}"]  # fmt: skip
+        attrs = {
+            "label": "{ " + " | ".join(_escape_record(t) for t in text) + " }",
+            "shape": "record",
+            "style": "filled,rounded" if kind == "module" else "filled",
+            "fillcolor": grad_colour(strongest, grad_scale),
+            "fontcolor": _font_colour(strongest, grad_scale),
+            "id": group_ids[key],
+            "class": kind,
+        }
+        if kind == "module":
+            parent = _cluster_chain(rest)
+            path: str | None = parent[-2] if len(parent) > 1 else None
+        else:
+            path = None
+        statements.setdefault(path, []).append((group_ids[key], attrs))
+    _clustered(graph, statements)
+    edges = {
+        (groups[child], groups[node])
+        for node in nodes
+        for child in node._prev
+        if groups[child] != groups[node]
+    }
+    for tail, head in sorted(edges):
+        graph.edge(group_ids[tail], group_ids[head])
+    note = (
+        f"Collapsed view: {len(nodes)} values (over max_nodes={max_nodes}), drawn as {len(members)} boxes, "
+        f"one per module. draw_graph(root, collapse=False) draws every value."
+    )
+    graph.node("note", label=note, shape="note", fontsize="10", id="note")
+
+
+# ----------------------------------------------------------------------------
+# Files.
+
+IMAGE_FORMATS = ("svg", "png", "pdf")
+SOURCE_FORMATS = ("dot", "gv")
+
+
+def save_graph(root: Value, path: str | os.PathLike[str], **options: Any) -> Path:
+    """Draw ``root``'s graph and write it to ``path``; the extension picks the format.
+
+    ``.svg``, ``.png`` and ``.pdf`` are rendered with Graphviz's ``dot``
+    (:class:`DotNotFoundError` if it is missing; nothing is written then);
+    ``.dot`` and ``.gv`` write the DOT source, which needs no Graphviz.
+    ``options`` are those of :func:`draw_graph`. Returns the path written.
+    """
+    target = Path(path)
+    fmt = target.suffix.lower().lstrip(".")
+    if fmt not in IMAGE_FORMATS + SOURCE_FORMATS:
+        raise ValueError(
+            f"save_graph: cannot tell the format from {str(path)!r}; "
+            f"use one of the extensions {', '.join('.' + f for f in IMAGE_FORMATS + SOURCE_FORMATS)}"
+        )
+    graph = draw_graph(root, **options)
+    if fmt in SOURCE_FORMATS:
+        target.write_text(graph.source, encoding="utf-8")
+        return target
+    data = graph.pipe(format=fmt)
+    target.write_bytes(data)
+    return target
