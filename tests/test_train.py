@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from autograd_lite import Value
@@ -36,25 +38,38 @@ def test_moons_mlp_reaches_97_percent_held_out():
     assert accuracy >= 0.97
 
 
-def test_an_rnn_learns_to_echo_the_previous_input():
-    seqs = [[0.5, -0.5, 1.0, 0.0, -1.0], [1.0, 1.0, -0.5, 0.5, 0.0], [-1.0, 0.5, 0.0, -0.5, 1.0]]
-    model = RNN(1, 4, seed=2)
-    opt = Adam(model.parameters(), lr=0.05)
+def test_an_rnn_learns_a_memory_task_a_memoryless_network_cannot():
+    # Echo the previous input, y_t = x_(t-1), judged on held-out sequences: the current input
+    # says nothing about the previous one, so only a network with memory can do it.
+    rng = random.Random(0)
+    train_seqs = [[rng.uniform(-1, 1) for _ in range(6)] for _ in range(8)]
+    test_seqs = [[rng.uniform(-1, 1) for _ in range(6)] for _ in range(6)]
 
-    def sequence_loss() -> Value:
-        total = []
-        for seq in seqs:
-            outs = model(seq)
-            total += [(o - prev) ** 2 for o, prev in zip(outs[1:], seq[:-1])]
-        return Value.sum(total) / len(total)
+    def echo_pairs(seqs):
+        return [([seq[t]], seq[t - 1]) for seq in seqs for t in range(1, len(seq))]
 
-    first = sequence_loss().data
-    for _ in range(150):
+    def rnn_error(model, seqs):
+        errors = [(o - prev) ** 2 for seq in seqs for o, prev in zip(model(seq)[1:], seq[:-1])]
+        return Value.sum(errors) / len(errors)
+
+    rnn = RNN(1, 4, seed=2)
+    opt = Adam(rnn.parameters(), lr=0.05)
+    for _ in range(200):
+        loss = rnn_error(rnn, train_seqs)
         opt.zero_grad()
-        loss = sequence_loss()
         loss.backward()
         opt.step()
-    assert loss.data < 0.02 < first
+
+    X, y = zip(*echo_pairs(train_seqs))
+    memoryless = MLP(1, [8, 1], activation="tanh", seed=2)  # sees only the current input
+    fit(
+        memoryless, list(X), list(y), loss="mse", optimizer=Adam(memoryless.parameters(), lr=0.05), epochs=200
+    )
+
+    X_test, y_test = zip(*echo_pairs(test_seqs))
+    variance = sum((t - sum(y_test) / len(y_test)) ** 2 for t in y_test) / len(y_test)
+    assert rnn_error(rnn, test_seqs).data < 0.1 * variance
+    assert evaluate(memoryless, list(X_test), list(y_test))[0] > 0.8 * variance
 
 
 def test_stops_at_tol():
