@@ -7,6 +7,8 @@ load only when a feature that needs them is used.
 
 from __future__ import annotations
 
+from typing import Any
+
 from autograd_lite.engine import (
     Value,
     apply,
@@ -31,4 +33,38 @@ __all__ = [
     "local_derivatives",
     "no_grad",
     "topological_order",
+    # loaded on first use (see __getattr__ below)
+    "backward_steps",
+    "draw_dot",
+    "draw_graph",
+    "explore",
+    "export_steps_html",
+    "save_graph",
 ]
+
+# Names whose modules load on first use, so `import autograd_lite` stays light
+# (viz needs graphviz, explore needs ipywidgets): name -> module.
+_LAZY = {
+    "draw_graph": "autograd_lite.viz",
+    "draw_dot": "autograd_lite.viz",
+    "save_graph": "autograd_lite.viz",
+    "backward_steps": "autograd_lite.stepper",
+    "explore": "autograd_lite.stepper",
+    "export_steps_html": "autograd_lite.stepper",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a lazily exported name (``autograd_lite.draw_graph``) on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'autograd_lite' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -2,6 +2,7 @@
 
 Commands:
     demo    build a small expression, run backward() and print every gradient.
+    graph   evaluate an expression, print its gradients, draw its graph (and a stepper).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="command")
     demo_parser = commands.add_parser("demo", help="run the demo", description=demo.__doc__)
     demo_parser.set_defaults(run=demo)
+    from autograd_lite.expression import add_graph_command  # the `graph` command lives there
+
+    add_graph_command(commands)
     return parser
 
 

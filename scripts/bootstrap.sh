@@ -48,6 +48,17 @@ if ! command -v dot >/dev/null 2>&1; then
             "(Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install graphviz)." >&2
 fi
 
+# Debian's Chromium runs the browser test of the HTML backprop walkthrough
+# (driven by the playwright package; its own browser download is not used).
+if [ ! -x /usr/bin/chromium ]; then
+    if command -v apt-get >/dev/null 2>&1 && install_system_packages chromium; then
+        echo "bootstrap: installed Chromium (/usr/bin/chromium) for the browser test."
+    else
+        echo "bootstrap: could not install Chromium at /usr/bin/chromium; the browser test will be skipped" \
+            "(Debian/Ubuntu: sudo apt-get install chromium)." >&2
+    fi
+fi
+
 if [ ! -x "$VENV/bin/python" ]; then
     PYTHON=$(find_python)
     echo "bootstrap: creating $VENV with $PYTHON..."
