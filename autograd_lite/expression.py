@@ -279,7 +279,8 @@ def parse_expression(text: str) -> Expression:
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as error:
-        start = (error.offset - 1) if error.offset else None
+        # the parser's column is 1-based; 0 means "at the end" (e.g. "x +")
+        start = error.offset - 1 if error.offset and error.offset >= 1 else len(text.rstrip())
         end = (error.end_offset - 1) if getattr(error, "end_offset", None) and start is not None else None
         if end is not None and start is not None and end <= start:
             end = None
@@ -288,9 +289,14 @@ def parse_expression(text: str) -> Expression:
         raise ExpressionError("the expression is nested too deeply to parse") from None
     expression = Expression(text, tree, ())
     first_use: dict[str, int] = {}
+    called: set[int] = set()  # the Name of a call's function is checked by the call
     for node in ast.walk(tree):  # breadth first: the outermost offending part is reported
+        if id(node) in called:
+            continue
         _check(expression, node)
-        if isinstance(node, ast.Name):
+        if isinstance(node, ast.Call):
+            called.add(id(node.func))
+        elif isinstance(node, ast.Name):
             first_use[node.id] = min(node.col_offset, first_use.get(node.id, node.col_offset))
     return Expression(text, tree, tuple(sorted(first_use, key=first_use.__getitem__)))
 
