@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from autograd_lite.custom import CustomOp, custom_op
 from autograd_lite.engine import (
     Value,
     apply,
@@ -18,17 +19,23 @@ from autograd_lite.engine import (
     no_grad,
     topological_order,
 )
+from autograd_lite.functional import grad, hessian, jacobian
 from autograd_lite.ops import Domain, Op
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CustomOp",
     "Domain",
     "Op",
     "Value",
     "__version__",
     "apply",
+    "custom_op",
     "enable_grad",
+    "grad",
+    "hessian",
+    "jacobian",
     "is_grad_enabled",
     "local_derivatives",
     "no_grad",
@@ -40,6 +47,9 @@ __all__ = [
     "explore",
     "export_steps_html",
     "save_graph",
+    "gradcheck",
+    "gradgradcheck",
+    "GradcheckError",
 ]
 
 # Names whose modules load on first use, so `import autograd_lite` stays light
@@ -51,6 +61,9 @@ _LAZY = {
     "backward_steps": "autograd_lite.stepper",
     "explore": "autograd_lite.stepper",
     "export_steps_html": "autograd_lite.stepper",
+    "gradcheck": "autograd_lite.testing",
+    "gradgradcheck": "autograd_lite.testing",
+    "GradcheckError": "autograd_lite.testing",
 }
 
 
