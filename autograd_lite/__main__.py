@@ -1,7 +1,7 @@
 """Command line: ``python -m autograd_lite <command>`` (also ``autograd-lite``).
 
 Commands:
-    demo    build a small expression, run backward() and print every gradient.
+    demo    train MLP(2, [16, 16, 1]) on two moons; print accuracy, write pictures.
     graph   evaluate an expression, print its gradients, draw its graph (and a stepper).
 """
 
@@ -11,21 +11,21 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from autograd_lite import Value
-
 
 def demo(args: argparse.Namespace) -> int:
-    """A neuron by hand: o = tanh(x1*w1 + x2*w2 + b), its value and gradients."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    n = x1 * w1 + x2 * w2 + b
-    o = n.tanh()
-    o.backward()
-    print("o = tanh(x1*w1 + x2*w2 + b)")
-    print(f"  o = {o.data:.6f}")
-    for leaf in (x1, x2, w1, w2, b):
-        print(f"  do/d{leaf.label:<3}= {leaf.grad: .6f}   ({leaf.label} = {leaf.data:g})")
+    """Train MLP(2, [16, 16, 1]) on two moons, print accuracy, write pictures."""
+    from autograd_lite.demo import run_demo
+
+    if args.epochs < 1:
+        raise SystemExit(f"autograd-lite demo: --epochs must be at least 1, got {args.epochs}")
+    print(f"Training MLP(2, [16, 16, 1]) on 200 moons (seed {args.seed}, up to {args.epochs} epochs)...")
+    result = run_demo(args.out, seed=args.seed, epochs=args.epochs, progress=None)
+    history = result.history
+    print(f"stopped: {history.stop_reason} after {history.epochs} epochs, final loss {history.loss[-1]:.4f}")
+    print(f"training accuracy: {result.train_accuracy:.1%}")
+    print(f"held-out accuracy: {result.test_accuracy:.1%}")
+    for path in result.files:
+        print(f"wrote {path}")
     return 0
 
 
@@ -36,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="command")
     demo_parser = commands.add_parser("demo", help="run the demo", description=demo.__doc__)
+    demo_parser.add_argument(
+        "--out", default="autograd_lite_demo", help="output folder (default: %(default)s)"
+    )
+    demo_parser.add_argument("--seed", type=int, default=0, help="seed for data and weights (default: 0)")
+    demo_parser.add_argument("--epochs", type=int, default=100, help="maximum epochs (default: 100)")
     demo_parser.set_defaults(run=demo)
     from autograd_lite.expression import add_graph_command  # the `graph` command lives there
 

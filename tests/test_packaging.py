@@ -52,10 +52,3 @@ def test_readme_starts_with_exactly_two_commands():
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert readme_commands()[1] in ci
-
-
-def test_command_line_demo_runs():
-    out = subprocess.run(
-        [sys.executable, "-m", "autograd_lite", "demo"], capture_output=True, text=True, check=True
-    )
-    assert "do/dw1" in out.stdout
