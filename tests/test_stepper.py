@@ -209,7 +209,7 @@ def test_explore_steps_with_buttons_and_slider_and_leaves_grads_alone():
 
 @needs_dot
 def test_export_writes_one_self_contained_file_with_a_frame_per_step(tmp_path: Path):
-    out, leaves = neuron()
+    out, _leaves = neuron()
     path = export_steps_html(out, tmp_path / "steps.html", title="A <neuron>")
     page = path.read_text()
     steps = list(backward_steps(out, zero_grad=True))
