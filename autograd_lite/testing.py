@@ -512,7 +512,8 @@ def _gradient_at(f: Callable[..., Any], args: Sequence[Value], j: int, x: float)
             return grad(_call(f, args, "gradgradcheck"), list(args))
     except (ArithmeticError, ValueError) as err:
         raise ValueError(
-            f"gradgradcheck: f failed at input {j} = {x!r} (a finite-difference step from {old!r}): {err}"
+            f"gradgradcheck: f failed at input {j} = {x!r} (a finite-difference step from {old!r}): "
+            f"{err}; the point is too close to the edge of f's domain, or use a smaller eps"
         ) from err
     finally:
         args[j].data = old
@@ -581,7 +582,7 @@ DEFAULT_EXPRESSION_OPS: tuple[Op, ...] = (
 members of each family (``x**2``, ``x**3``, ``x**-1``, ``x**0.5``, ``leaky_relu(0.1)``)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Expression:
     """A random expression program: call it with one ``Value`` per variable.
 

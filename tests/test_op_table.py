@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from autograd_lite import Value, apply, ops
 from autograd_lite.ops import BUILTIN_OPS, OP_FAMILIES, VARIADIC, Domain, Op
-from autograd_lite.testing import analytic_grad, close, numerical_grad
+from autograd_lite.testing import analytic_grad, close, gradcheck, numerical_grad
 
 KINK_MARGIN = 1e-2
 
@@ -88,3 +88,10 @@ def test_op_node_records_inputs_and_op(op: Op):
 def test_apply_checks_the_number_of_inputs():
     with pytest.raises(TypeError, match="tanh: takes 1 input"):
         apply(ops.TANH, Value(1.0), Value(2.0))
+
+
+@pytest.mark.parametrize("op", ALL_OPS, ids=str)
+@given(data=st.data())
+def test_gradcheck_passes_on_every_op(op: Op, data: st.DataObject):
+    point = data.draw(op_inputs(op))
+    assert gradcheck(lambda *xs: apply(op, *xs), point)
