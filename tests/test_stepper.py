@@ -3,34 +3,25 @@
 from __future__ import annotations
 
 import html
-import math
 import re
 import shutil
 from pathlib import Path
 
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from autograd_lite import Value, apply, topological_order
-from autograd_lite.ops import ANY, VARIADIC, Op
+from autograd_lite.ops import SUM, Op
 from autograd_lite.stepper import Step, backward_steps, explore, export_steps_html, value_names
-
-from .expressions import programs, run_program
+from autograd_lite.testing import Expression, expressions
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
 
 
-def build(steps, point):
-    leaves = [Value(p, label=f"x{i}") for i, p in enumerate(point)]
-    return run_program(steps, leaves), leaves
-
-
-@given(programs(), st.lists(st.floats(-2, 2), min_size=3, max_size=3))
-def test_after_the_last_step_every_grad_equals_backward(program, point):
-    n_inputs, steps = program
-    stepped, _ = build(steps, point[:n_inputs])
-    reference, _ = build(steps, point[:n_inputs])
+@given(expressions(3))
+def test_after_the_last_step_every_grad_equals_backward(expression):
+    stepped = expression(*[Value(x) for x in expression.point])
+    reference = expression(*[Value(x) for x in expression.point])
     reference.backward()
     taken = list(backward_steps(stepped))
     stepped_nodes, reference_nodes = topological_order(stepped), topological_order(reference)
@@ -38,13 +29,12 @@ def test_after_the_last_step_every_grad_equals_backward(program, point):
     for a, b in zip(stepped_nodes, reference_nodes):
         assert a.grad == b.grad  # the same arithmetic in the same order: equal, not just close
     # one step per edge of the graph
-    assert len(taken) == sum(len(node._prev) for node in topological_order(stepped))
+    assert len(taken) == sum(len(node._prev) for node in stepped_nodes)
 
 
-@given(programs(), st.lists(st.floats(-2, 2), min_size=3, max_size=3))
-def test_each_step_is_upstream_times_local_added_to_the_child(program, point):
-    n_inputs, steps = program
-    root, _ = build(steps, point[:n_inputs])
+@given(expressions(3))
+def test_each_step_is_upstream_times_local_added_to_the_child(expression):
+    root = expression(*[Value(x) for x in expression.point])
     seen: dict[Value, float] = {}
     for index, step in enumerate(backward_steps(root)):
         assert step.index == index
@@ -59,40 +49,27 @@ def test_each_step_is_upstream_times_local_added_to_the_child(program, point):
             assert node.grad == seen.get(node, 0.0)
 
 
-def recording_graph(program_steps, point):
-    """The same kind of random graph, but every node has its own op that logs when its rule runs."""
+def recording_graph(expression: Expression) -> tuple[Value, list[int]]:
+    """The expression's graph, but every node has its own op that logs when its rule runs."""
     log: list[int] = []
-    counter = iter(range(10**6))
 
-    def make(kind: str, *children: Value) -> Value:
-        k = next(counter)
-
-        def rule(out, *xs):
+    def recording(op: Op, k: int) -> Op:
+        def rule(*args):
             log.append(k)
-            if kind == "tanh":
-                return 1 - out * out
-            if kind == "mul":
-                return (xs[1], xs[0])
-            return [1.0] * len(xs)
+            return op.derivative(*args)
 
-        forward = {"tanh": math.tanh, "mul": lambda a, b: a * b, "sum": lambda *xs: sum(xs)}[kind]
-        arity = {"tanh": 1, "mul": 2, "sum": VARIADIC}[kind]
-        return apply(Op(f"{kind}#{k}", forward, rule, arity, (ANY,) * max(arity, 1)), *children)
+        return Op(f"{op}#{k}", op.forward, rule, op.arity, op.domain)
 
-    nodes = [Value(p) for p in point]
-    for step in program_steps:
-        kind, _, *refs = step
-        args = [nodes[r] for r in refs]
-        name = {"unary": "tanh", "binary": "mul", "nary": "sum"}[kind]
-        nodes.append(make(name, *args[: 2 if name == "mul" else None]))
-    root = make("sum", *nodes[len(point) :])
+    nodes: list[Value] = [Value(x) for x in expression.point]
+    for k, (op, refs) in enumerate(expression.steps):
+        nodes.append(apply(recording(op, k), *[nodes[r] for r in refs]))
+    root = apply(recording(SUM, len(nodes)), *[nodes[r] for r in expression.output])
     return root, log
 
 
-@given(programs(), st.lists(st.floats(-1, 1), min_size=3, max_size=3))
-def test_steps_come_in_the_order_backward_applies_the_rules(program, point):
-    n_inputs, steps = program
-    root, log = recording_graph(steps, point[:n_inputs])
+@given(expressions(3))
+def test_steps_come_in_the_order_backward_applies_the_rules(expression):
+    root, log = recording_graph(expression)
     root.backward()
     order_of_backward = list(log)
     log.clear()
