@@ -191,7 +191,7 @@ class Expression:
 
     def _apply(self, node: ast.AST, leaves: Mapping[str, Value], results: Mapping[int, Any]) -> Any:
         if isinstance(node, ast.Constant):
-            return float(node.value)
+            return float(node.value)  # type: ignore[arg-type]  # checked: int or float
         if isinstance(node, ast.Name):
             return leaves[node.id]
         if isinstance(node, ast.BinOp):
@@ -281,9 +281,8 @@ def parse_expression(text: str) -> Expression:
     except SyntaxError as error:
         # the parser's column is 1-based; 0 means "at the end" (e.g. "x +")
         start = error.offset - 1 if error.offset and error.offset >= 1 else len(text.rstrip())
-        end = (error.end_offset - 1) if getattr(error, "end_offset", None) and start is not None else None
-        if end is not None and start is not None and end <= start:
-            end = None
+        end_offset = getattr(error, "end_offset", None)
+        end = end_offset - 1 if end_offset and end_offset - 1 > start else None
         raise ExpressionError(f"not a valid expression: {error.msg}", text, start, end) from None
     except (RecursionError, MemoryError):
         raise ExpressionError("the expression is nested too deeply to parse") from None

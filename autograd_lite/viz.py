@@ -342,6 +342,7 @@ def draw_graph(
     max_nodes: int = DEFAULT_MAX_NODES,
     legend: bool = True,
     grad_scale: tuple[float, float] = GRAD_SCALE,
+    format: str = "svg",
 ) -> GraphDrawing:
     """Draw the graph that computed ``root``.
 
@@ -367,6 +368,8 @@ def draw_graph(
         max_nodes: the collapse threshold.
         legend: draw the colour scale.
         grad_scale: ``(palest, darkest)`` sizes of ``|grad|`` for the colour.
+        format: the drawing's output format for ``.render()`` (micrograd's
+            ``draw_dot(root, format="png")``).
 
     Returns:
         A :class:`GraphDrawing` (a ``graphviz.Digraph``): Jupyter shows it
@@ -380,7 +383,9 @@ def draw_graph(
     nodes = topological_order(root)
     if collapse is None:
         collapse = len(nodes) > max_nodes
-    graph = GraphDrawing(name="autograd_lite", graph_attr={"rankdir": rankdir, "fontname": "Helvetica"})
+    graph = GraphDrawing(
+        name="autograd_lite", format=format, graph_attr={"rankdir": rankdir, "fontname": "Helvetica"}
+    )
     graph.attr("node", fontname="Helvetica")
     graph.attr("edge", color="#404040")
     owner = module_paths(nodes) if (clusters or collapse) else {}

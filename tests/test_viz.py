@@ -110,6 +110,7 @@ def test_draw_dot_is_draw_graph_and_returns_a_digraph():
     graph = draw_dot(o)
     assert isinstance(graph, graphviz.Digraph)
     assert graph.source.startswith("digraph")
+    assert draw_dot(o, format="png", rankdir="TB").format == "png"  # micrograd's signature
 
 
 @needs_dot
