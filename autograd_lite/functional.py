@@ -101,7 +101,7 @@ def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = Fa
     if not isinstance(output, Value):
         raise TypeError(f"grad: output must be a Value, got {type(output).__name__} {output!r}")
     single = isinstance(inputs, Value)
-    wrt: list[Value] = [inputs] if single else list(inputs)  # type: ignore[list-item]
+    wrt: list[Value] = [inputs] if single else list(inputs)  # type: ignore[list-item, arg-type]
     for i, v in enumerate(wrt):
         if not isinstance(v, Value):
             raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(v).__name__} {v!r}")

@@ -1,0 +1,217 @@
+"""Mutation check: prove that the derivative tests catch a wrong derivative rule.
+
+For every op in the op table (the built-in ops and the family members the
+table test walks), and for each of its inputs, this makes a *mutant*: the
+op's derivative rule with that input's local derivative scaled by 1.01, or
+with its sign swapped. Each mutant is run in its own process against the
+derivative tests; it is *caught* when at least one test fails. The unmutated
+tests must pass first, or the score means nothing.
+
+A rule whose local derivative is 0 everywhere in the op's domain (``x**0``)
+cannot be told apart from its mutants (0 * 1.01 = -0 = 0): those are
+equivalent mutants, listed and left out of the score.
+
+Run it by hand (about two minutes on two cores)::
+
+    .venv/bin/python benchmarks/mutation_check.py            # all mutants
+    .venv/bin/python benchmarks/mutation_check.py --list     # just list them
+    .venv/bin/python benchmarks/mutation_check.py --only 'tanh@0@scale' -v
+
+Exit status 0 when every mutant is caught.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, NamedTuple
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DERIVATIVE_TESTS = [
+    "tests/test_op_table.py",
+    "tests/test_higher_order.py",
+    "tests/test_engine.py",
+    "tests/test_functional.py",
+    "tests/test_custom.py",
+    "tests/test_testing.py",
+]
+KINDS: dict[str, Callable[[Any], Any]] = {
+    "scale": lambda d: d * 1.01,  # works on floats and on Values (create_graph)
+    "negate": lambda d: -d,
+}
+
+
+class Mutant(NamedTuple):
+    op: str
+    slot: int | str  # which input's derivative: an index, or "all" (variadic ops)
+    kind: str
+
+    @property
+    def spec(self) -> str:
+        return f"{self.op}@{self.slot}@{self.kind}"
+
+    @classmethod
+    def parse(cls, spec: str) -> Mutant:
+        op, slot, kind = spec.rsplit("@", 2)
+        return cls(op, slot if slot == "all" else int(slot), kind)
+
+
+def table() -> list[Any]:
+    """The ops the derivative tests walk: the same list the op-table test uses."""
+    from tests.test_op_table import ALL_OPS
+
+    return list(ALL_OPS)
+
+
+def _slots(op: Any) -> list[int | str]:
+    from autograd_lite.ops import VARIADIC
+
+    if op.arity == VARIADIC:
+        return ["all", 0]
+    return list(range(op.arity))
+
+
+def _always_zero(op: Any, slot: int | str) -> bool:
+    """Whether the rule's derivative for ``slot`` is 0 at points across the op's domain."""
+    from autograd_lite.ops import VARIADIC
+
+    domains = op.domain * 3 if op.arity == VARIADIC else op.domain
+    for t in (0.13, 0.37, 0.61, 0.89):
+        point = [d.low + t * (d.high - d.low) for d in domains]
+        try:
+            ds = op.derivative(op.forward(*point), *point)
+        except (ArithmeticError, ValueError):
+            continue
+        ds = [ds] if op.arity == 1 else list(ds)
+        chosen = ds if slot == "all" else [ds[slot]]  # type: ignore[index]
+        if any(d != 0 for d in chosen):
+            return False
+    return True
+
+
+def mutants() -> tuple[list[Mutant], list[Mutant]]:
+    """(mutants to run, equivalent mutants left out)."""
+    run, equivalent = [], []
+    for op in table():
+        for slot in _slots(op):
+            for kind in KINDS:
+                (equivalent if _always_zero(op, slot) else run).append(Mutant(str(op), slot, kind))
+    return run, equivalent
+
+
+def apply_mutant(mutant: Mutant) -> None:
+    """Replace the op's derivative rule by the mutant, in this process."""
+    ops = {str(op): op for op in table()}
+    if mutant.op not in ops:
+        raise SystemExit(f"no op {mutant.op!r} in the table; choose from {sorted(ops)}")
+    op = ops[mutant.op]
+    original, change, slot = op.derivative, KINDS[mutant.kind], mutant.slot
+
+    def mutated(out: Any, *inputs: Any) -> Any:
+        ds = original(out, *inputs)
+        if op.arity == 1:
+            return change(ds)
+        ds = list(ds)
+        for i in range(len(ds)) if slot == "all" else [slot]:
+            ds[i] = change(ds[i])  # type: ignore[index]
+        return ds
+
+    op.derivative = mutated
+
+
+class _NoHypothesisDatabase:
+    """A pytest plugin: mutants' failures must not land in the example database."""
+
+    @staticmethod
+    def pytest_configure(config: Any) -> None:
+        from hypothesis import settings
+
+        settings.register_profile("mutation", parent=settings.get_profile("dev"), database=None)
+        settings.load_profile("mutation")
+
+
+def run_in_this_process(spec: str | None, pytest_args: Sequence[str]) -> int:
+    import pytest
+
+    if spec:
+        apply_mutant(Mutant.parse(spec))
+    return int(pytest.main(list(pytest_args), plugins=[_NoHypothesisDatabase()]))
+
+
+class Outcome(NamedTuple):
+    mutant: Mutant | None
+    caught: bool
+    by: str
+    seconds: float
+
+
+def run(mutant: Mutant | None, tests: Sequence[str]) -> Outcome:
+    """Run the tests in a fresh process with ``mutant`` applied (``None``: unmutated)."""
+    args = [sys.executable, __file__, "--in-process", mutant.spec if mutant else "", "--"]
+    args += ["-x", "-q", "-p", "no:cacheprovider", "--hypothesis-seed=0", *tests]
+    start = time.perf_counter()
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
+    failed = [line.split(" ")[1] for line in done.stdout.splitlines() if line.startswith("FAILED ")]
+    by = failed[0] if failed else (done.stdout.strip().splitlines() or ["(no output)"])[-1]
+    return Outcome(mutant, done.returncode != 0, by, time.perf_counter() - start)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    parser.add_argument("--only", action="append", metavar="OP@SLOT@KIND", help="run only these mutants")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes at once")
+    parser.add_argument("--tests", nargs="+", default=DERIVATIVE_TESTS, help="the derivative tests")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the test that caught each mutant")
+    parser.add_argument("--in-process", metavar="SPEC", help=argparse.SUPPRESS)
+    args, rest = parser.parse_known_args(argv)
+    if args.in_process is not None:
+        return run_in_this_process(args.in_process, [a for a in rest if a != "--"])
+
+    todo, equivalent = mutants()
+    if args.only:
+        todo = [Mutant.parse(spec) for spec in args.only]
+    if args.list:
+        for m in todo:
+            print(m.spec)
+        for m in equivalent:
+            print(f"{m.spec}  (equivalent: the derivative is 0 everywhere; not run)")
+        return 0
+
+    baseline = run(None, args.tests)
+    if baseline.caught:
+        print(f"the unmutated tests fail ({baseline.by}); fix them first", file=sys.stderr)
+        return 2
+    print(f"unmutated derivative tests pass ({baseline.seconds:.1f} s); running {len(todo)} mutants")
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        outcomes = list(pool.map(lambda m: run(m, args.tests), todo))
+    survivors = [o for o in outcomes if not o.caught]
+    for o in outcomes:
+        if args.verbose or not o.caught:
+            status = "caught  " if o.caught else "SURVIVED"
+            print(f"  {status} {o.mutant.spec:28} {o.seconds:5.1f} s  {o.by}")  # type: ignore[union-attr]
+    for m in equivalent:
+        print(f"  equivalent {m.spec} (derivative 0 everywhere; not counted)")
+    caught = len(outcomes) - len(survivors)
+    score = caught / len(outcomes) if outcomes else math.nan
+    print(
+        f"mutation score: {caught}/{len(outcomes)} caught ({score:.0%}), "
+        f"{len(equivalent)} equivalent left out, {time.perf_counter() - start:.0f} s"
+    )
+    return 0 if not survivors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
