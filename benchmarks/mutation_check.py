@@ -11,11 +11,12 @@ A rule whose local derivative is 0 everywhere in the op's domain (``x**0``)
 cannot be told apart from its mutants (0 * 1.01 = -0 = 0): those are
 equivalent mutants, listed and left out of the score.
 
-Run it by hand (about two minutes on two cores)::
+Run it by hand (about three minutes on two cores)::
 
     .venv/bin/python benchmarks/mutation_check.py            # all mutants
     .venv/bin/python benchmarks/mutation_check.py --list     # just list them
     .venv/bin/python benchmarks/mutation_check.py --only 'tanh@0@scale' -v
+    .venv/bin/python benchmarks/mutation_check.py --only=-@1@negate  # '=' when it starts with -
 
 Exit status 0 when every mutant is caught.
 """
@@ -156,13 +157,19 @@ class Outcome(NamedTuple):
 
 def run(mutant: Mutant | None, tests: Sequence[str]) -> Outcome:
     """Run the tests in a fresh process with ``mutant`` applied (``None``: unmutated)."""
-    args = [sys.executable, __file__, "--in-process", mutant.spec if mutant else "", "--"]
+    # --in-process=SPEC, in one word: a spec like "-@0@scale" must not read as an option
+    args = [sys.executable, __file__, f"--in-process={mutant.spec if mutant else ''}", "--"]
     args += ["-x", "-q", "-p", "no:cacheprovider", "--hypothesis-seed=0", *tests]
     start = time.perf_counter()
     done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
     failed = [line.split(" ")[1] for line in done.stdout.splitlines() if line.startswith("FAILED ")]
-    by = failed[0] if failed else (done.stdout.strip().splitlines() or ["(no output)"])[-1]
-    return Outcome(mutant, done.returncode != 0, by, time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    if done.returncode == 1 and failed:  # pytest's "some tests failed"
+        return Outcome(mutant, True, failed[0], seconds)
+    if done.returncode != 0:  # a crash or a usage error proves nothing about the tests
+        tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
+        raise RuntimeError(f"the run of {mutant.spec if mutant else 'the unmutated tests'} broke: {tail}")
+    return Outcome(mutant, False, "every test passed", seconds)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -190,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     baseline = run(None, args.tests)
-    if baseline.caught:
+    if baseline.caught:  # a failing unmutated suite would "catch" every mutant
         print(f"the unmutated tests fail ({baseline.by}); fix them first", file=sys.stderr)
         return 2
     print(f"unmutated derivative tests pass ({baseline.seconds:.1f} s); running {len(todo)} mutants")

@@ -40,6 +40,6 @@ def test_only_a_rule_that_is_zero_everywhere_is_left_out_as_equivalent():
 
 def test_a_mutant_rule_is_caught_by_the_derivative_tests():
     test = "tests/test_op_table.py::test_derivative_matches_finite_differences"
-    mutant = _script("--in-process", "sigmoid@0@scale", "--", "-x", "-q", "-p", "no:cacheprovider", test)
-    assert mutant.returncode != 0
-    assert f"FAILED {test}[sigmoid]" in mutant.stdout
+    mutant = _script("--in-process=-@1@negate", "--", "-x", "-q", "-p", "no:cacheprovider", test)
+    assert mutant.returncode == 1  # tests failed (not a usage error)
+    assert f"FAILED {test}[-]" in mutant.stdout
