@@ -50,7 +50,10 @@ __all__ = [
     "gradcheck",
     "gradgradcheck",
     "GradcheckError",
+    "GuardError",
 ]
+# `compile` is loaded on first use too (autograd_lite.compile), but kept out of
+# __all__ so that `from autograd_lite import *` never shadows the builtin.
 
 # Names whose modules load on first use, so `import autograd_lite` stays light
 # (viz needs graphviz, explore needs ipywidgets): name -> module.
@@ -64,6 +67,8 @@ _LAZY = {
     "gradcheck": "autograd_lite.testing",
     "gradgradcheck": "autograd_lite.testing",
     "GradcheckError": "autograd_lite.testing",
+    "compile": "autograd_lite.compiler",
+    "GuardError": "autograd_lite.compiler",
 }
 
 

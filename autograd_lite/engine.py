@@ -104,6 +104,11 @@ def is_grad_enabled() -> bool:
     return _grad_enabled()
 
 
+# Compiling (autograd_lite.compiler) sets a tracer that records comparisons
+# (guards) and detached values; None the rest of the time.
+
+_TRACER: ContextVar[Any] = ContextVar("autograd_lite_tracer", default=None)
+
 # ----------------------------------------------------------------------------
 # Checking what users pass in.
 
@@ -140,7 +145,7 @@ def _coerce(x: object, op: str) -> Value:
     """An operand as a Value: Values as they are, numbers as constant leaves."""
     cls = x.__class__
     if cls is float or cls is int:  # the common case, a constant in an expression: one call less
-        v = _new(Value)
+        v = _new(_Constant)
         v.data = x if cls is float else float(x)  # type: ignore[arg-type]
         v.grad = 0.0
         v.label = ""
@@ -148,7 +153,7 @@ def _coerce(x: object, op: str) -> Value:
     if isinstance(x, Value):
         return x
     if _is_real(x):
-        return _leaf(float(x))  # type: ignore[arg-type]
+        return _constant(float(x))  # type: ignore[arg-type]
     raise TypeError(f"{op}: cannot combine a Value with {_describe(x)}; use a number or a Value")
 
 
@@ -166,13 +171,24 @@ def _leaf(data: float, label: str = "") -> Value:
     return v
 
 
+def _constant(data: float) -> Value:
+    v = _new(_Constant)
+    v.data = data
+    v.grad = 0.0
+    v.label = ""
+    return v
+
+
 def _node(data: float, children: tuple[Value, ...], op: Op) -> Value:
     if _grad_enabled():
         v = _new(_Node)
         v._prev = children
         v._op = op
-    else:  # no_grad(): a leaf that remembers nothing
+    elif _TRACER.get() is None:  # no_grad(): a leaf that remembers nothing
         v = _new(Value)
+    else:  # no_grad() while compiling: a leaf that remembers how to recompute itself
+        v = _new(_Detached)
+        v._source = (children, op)
     v.data = data
     v.grad = 0.0
     v.label = ""
@@ -344,7 +360,7 @@ class Value:
         """
         children = tuple(v if isinstance(v, Value) else _coerce(v, SUM) for v in values)
         if not children:
-            return _leaf(0.0)
+            return _constant(0.0)
         return _node(SUM.forward(*[c.data for c in children]), children, SUM)
 
     @staticmethod
@@ -367,19 +383,39 @@ class Value:
 
     def __lt__(self, other: Operand) -> bool:
         other_data = _data_of(other)
-        return NotImplemented if other_data is None else self.data < other_data
+        if other_data is None:
+            return NotImplemented
+        result = self.data < other_data
+        if _TRACER.get() is not None:
+            _TRACER.get().guard(self, "<", other, result)  # type: ignore[union-attr]
+        return result
 
     def __le__(self, other: Operand) -> bool:
         other_data = _data_of(other)
-        return NotImplemented if other_data is None else self.data <= other_data
+        if other_data is None:
+            return NotImplemented
+        result = self.data <= other_data
+        if _TRACER.get() is not None:
+            _TRACER.get().guard(self, "<=", other, result)  # type: ignore[union-attr]
+        return result
 
     def __gt__(self, other: Operand) -> bool:
         other_data = _data_of(other)
-        return NotImplemented if other_data is None else self.data > other_data
+        if other_data is None:
+            return NotImplemented
+        result = self.data > other_data
+        if _TRACER.get() is not None:
+            _TRACER.get().guard(self, ">", other, result)  # type: ignore[union-attr]
+        return result
 
     def __ge__(self, other: Operand) -> bool:
         other_data = _data_of(other)
-        return NotImplemented if other_data is None else self.data >= other_data
+        if other_data is None:
+            return NotImplemented
+        result = self.data >= other_data
+        if _TRACER.get() is not None:
+            _TRACER.get().guard(self, ">=", other, result)  # type: ignore[union-attr]
+        return result
 
     # __eq__ and __hash__ stay object's: by identity.
 
@@ -433,7 +469,12 @@ class Value:
 
     def detach(self) -> Value:
         """A new leaf with the same data and label, cut off from this graph."""
-        return _leaf(self.data, self.label)
+        if _TRACER.get() is None:
+            return _leaf(self.data, self.label)
+        v = _new(_Detached)  # while compiling: remember the source, to recompute on replay
+        v.data, v.grad, v.label = self.data, 0.0, self.label
+        v._source = ((self,), None)
+        return v
 
     def __float__(self) -> float:
         return self.data
@@ -450,6 +491,28 @@ class _Node(Value):
     """A Value made by an op: it also holds the op's inputs and the op."""
 
     __slots__ = ("_prev", "_op")
+
+
+class _Constant(Value):
+    """A leaf made from a number in an expression (the ``2`` of ``2 * x``).
+
+    Exactly a leaf ``Value``; its own class only tells the compiler
+    (:mod:`autograd_lite.compiler`) that the number is part of the program,
+    not a parameter to read on every replay.
+    """
+
+    __slots__ = ()
+
+
+class _Detached(Value):
+    """A leaf cut from the graph while compiling (``detach()``, ``no_grad()``).
+
+    Gradients stop here, as at any leaf, but the compiler recomputes its data
+    on replay from ``_source``: ``(inputs, op)``, or ``((value,), None)`` for
+    a copy of ``value``.
+    """
+
+    __slots__ = ("_source",)
 
 
 def _data_of(x: object) -> float | None:

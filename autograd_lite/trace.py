@@ -1,0 +1,292 @@
+"""Tracing: run a function once on ``Value``s and record it as a program.
+
+A :class:`Program` is the recorded graph laid out for replay: numbered slots
+(inputs, then parameters, then constants, then one slot per op node in an
+order where every node comes after its inputs), the op of each node, the
+outputs, and the *guards*: every comparison of a ``Value`` made while
+tracing (``if x > 0:``), with the answer it gave. A replay is valid only
+while every guard gives the same answer again. Values cut from the graph
+while tracing (``detach()``, ``no_grad()``) are recomputed on replay but pass
+no gradient back.
+
+Nothing here knows how a program is run: see :mod:`autograd_lite.codegen`
+(straight-line Python) and :mod:`autograd_lite.batched` (NumPy, a whole
+batch at once).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Union
+
+from autograd_lite.engine import _TRACER, Value, _Constant, _Detached, _is_real
+
+__all__ = ["Guard", "Instruction", "Program", "Structure", "TraceError", "flatten", "trace"]
+
+Structure = Union[None, tuple["Structure", ...]]
+"""The shape of one argument or result: ``None`` for a number, a tuple of
+structures for a sequence (``([x0, x1], y)`` is ``((None, None), None)``)."""
+
+
+class TraceError(TypeError):
+    """The function or its example inputs cannot be traced."""
+
+
+class Instruction(NamedTuple):
+    """One op node: ``slot = op(*children)``; ``grad`` False for a detached value.
+
+    ``op`` is ``None`` for a detached copy (``x.detach()``): ``slot = children[0]``.
+    """
+
+    slot: int
+    op: Any
+    children: tuple[int, ...]
+    grad: bool
+
+
+class Guard(NamedTuple):
+    """``slot <cmp> other`` gave ``expected`` while tracing.
+
+    ``other`` is a slot number, or ``None`` with the number in ``constant``.
+    ``after`` is how many instructions must have run before it can be checked.
+    """
+
+    slot: int
+    cmp: str
+    other: int | None
+    constant: float
+    expected: bool
+    after: int
+
+
+@dataclass
+class Program:
+    """A traced function, ready to be turned into code.
+
+    Slots ``0 .. n_inputs-1`` hold the inputs, the next ``len(params)`` the
+    parameters (live ``Value``s whose ``.data`` is read on every replay), the
+    next ``len(constants)`` the constants, then one slot per instruction.
+    """
+
+    n_inputs: int
+    params: list[Value]
+    constants: list[float]
+    instructions: list[Instruction]
+    outputs: list[int]
+    guards: list[Guard]
+    in_structure: tuple[Structure, ...]
+    out_structure: Structure
+    consumers: list[int] = field(default_factory=list)
+
+    @property
+    def n_slots(self) -> int:
+        return self.n_inputs + len(self.params) + len(self.constants) + len(self.instructions)
+
+    @property
+    def first_constant(self) -> int:
+        return self.n_inputs + len(self.params)
+
+    @property
+    def first_instruction(self) -> int:
+        return self.n_inputs + len(self.params) + len(self.constants)
+
+
+# ----------------------------------------------------------------------------
+# Arguments and results: nested sequences of numbers, flattened in order.
+
+
+def structure_of(arg: Any, where: str) -> Structure:
+    """The structure of an example argument (numbers and nested sequences)."""
+    if isinstance(arg, Value) or _is_real(arg):
+        return None
+    if isinstance(arg, (str, bytes)) or not hasattr(arg, "__len__") or not hasattr(arg, "__getitem__"):
+        raise TraceError(
+            f"compile: {where} must be a number or a sequence of numbers, got {type(arg).__name__}"
+        )
+    return tuple(structure_of(item, f"{where}[{i}]") for i, item in enumerate(arg))
+
+
+def flatten(arg: Any, structure: Structure, out: list[float], where: str) -> None:
+    """Append the numbers of ``arg`` to ``out``, checking it has ``structure``."""
+    if structure is None:
+        if arg.__class__ is float:
+            out.append(arg)
+        elif isinstance(arg, Value):
+            out.append(arg.data)
+        elif _is_real(arg):
+            out.append(float(arg))
+        else:
+            raise TypeError(f"{where}: expected a number, got {type(arg).__name__}")
+        return
+    try:
+        n = len(arg)
+    except TypeError:
+        raise TypeError(
+            f"{where}: expected a sequence of {len(structure)}, got {type(arg).__name__}"
+        ) from None
+    if n != len(structure) or isinstance(arg, (str, bytes)):
+        raise TypeError(f"{where}: expected a sequence of {len(structure)}, got {n} items")
+    for i, (item, sub) in enumerate(zip(arg, structure)):
+        flatten(item, sub, out, f"{where}[{i}]")
+
+
+def _build(structure: Structure, leaves: list[Value], labels: str) -> Any:
+    """Values for one argument, in its structure, appending each to ``leaves``."""
+    if structure is None:
+        v = Value(0.0, label=labels)
+        leaves.append(v)
+        return v
+    return [_build(sub, leaves, f"{labels}[{i}]") for i, sub in enumerate(structure)]
+
+
+def _results(result: Any, out: list[Value]) -> Structure:
+    if isinstance(result, Value):
+        out.append(result)
+        return None
+    if _is_real(result):
+        out.append(_Constant.__new__(_Constant))
+        out[-1].data, out[-1].grad, out[-1].label = float(result), 0.0, ""
+        return None
+    if isinstance(result, (list, tuple)):
+        return tuple(_results(item, out) for item in result)
+    raise TraceError(
+        f"compile: the function must return a Value or a (nested) list of Values, got {type(result).__name__}"
+    )
+
+
+# ----------------------------------------------------------------------------
+# The recorder: installed in the engine while the function runs.
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.comparisons: list[tuple[Value, str, Any, bool]] = []
+
+    def guard(self, value: Value, cmp: str, other: Any, result: bool) -> None:
+        self.comparisons.append((value, cmp, other, result))
+
+
+def _sources(v: Value) -> tuple[Value, ...]:
+    """What ``v`` is computed from on replay: its inputs, or a detached value's source."""
+    if v.__class__ is _Detached:
+        return v._source[0]  # type: ignore[attr-defined,no-any-return]
+    return v._prev
+
+
+def trace(
+    fn: Callable[..., Any],
+    example_inputs: Sequence[Any],
+    params: Sequence[Value] | None = None,
+) -> Program:
+    """Run ``fn(*example_inputs)`` on fresh leaf ``Value``s and record its program.
+
+    Leaves the function touches that are not inputs are parameters (read on
+    every replay, and given gradients): ``params`` first, in its order, then
+    any other in the order met. Numbers in expressions are constants.
+    """
+    if not isinstance(example_inputs, (tuple, list)):
+        raise TraceError(
+            "compile: example_inputs must be a tuple of the function's arguments, "
+            f"got {type(example_inputs).__name__}"
+        )
+    in_structure = tuple(structure_of(arg, f"example_inputs[{i}]") for i, arg in enumerate(example_inputs))
+    inputs: list[Value] = []
+    args = [_build(s, inputs, f"arg{i}") for i, s in enumerate(in_structure)]
+    flat: list[float] = []
+    for i, (arg, s) in enumerate(zip(example_inputs, in_structure)):
+        flatten(arg, s, flat, f"example_inputs[{i}]")
+    for leaf, x in zip(inputs, flat):
+        leaf.data = x
+
+    recorder = _Recorder()
+    token = _TRACER.set(recorder)
+    try:
+        result = fn(*args)
+    finally:
+        _TRACER.reset(token)
+    outputs: list[Value] = []
+    out_structure = _results(result, outputs)
+
+    # Guard operands first, then outputs: every guard can be checked before
+    # anything that was computed after its comparison made a choice.
+    guard_roots: list[list[Value]] = []
+    for value, _, other, _ in recorder.comparisons:
+        guard_roots.append([value, other] if isinstance(other, Value) else [value])
+
+    slot_of: dict[Value, int] = {}
+    for i, leaf in enumerate(inputs):
+        slot_of[leaf] = i
+    param_list: list[Value] = []
+    seen_params: set[Value] = set()
+    for p in params or ():
+        if not isinstance(p, Value):
+            raise TraceError(f"compile: params must be Values, got {type(p).__name__}")
+        if p in slot_of:
+            raise TraceError("compile: a parameter cannot also be an input")
+        if p not in seen_params:
+            seen_params.add(p)
+            param_list.append(p)
+    constants: list[Value] = []
+    interior: list[Value] = []
+    guard_after: list[int] = []
+
+    state: dict[Value, bool] = {}
+    for roots in [*guard_roots, outputs]:
+        stack = list(reversed(roots))
+        while stack:
+            v = stack.pop()
+            s = state.get(v)
+            if s is None:
+                state[v] = False
+                stack.append(v)
+                stack.extend(c for c in reversed(_sources(v)) if c not in state)
+            elif s is False:
+                state[v] = True
+                if v in slot_of:
+                    continue
+                if v._prev or v.__class__ is _Detached:
+                    interior.append(v)
+                elif v.__class__ is _Constant:
+                    constants.append(v)
+                elif v not in seen_params:
+                    seen_params.add(v)
+                    param_list.append(v)
+        guard_after.append(len(interior))
+
+    n_inputs = len(inputs)
+    for i, p in enumerate(param_list):
+        slot_of[p] = n_inputs + i
+    base = n_inputs + len(param_list)
+    for i, c in enumerate(constants):
+        slot_of[c] = base + i
+    base += len(constants)
+    for i, v in enumerate(interior):
+        slot_of[v] = base + i
+
+    instructions = []
+    for v in interior:
+        if v.__class__ is _Detached:
+            children, op = v._source  # type: ignore[attr-defined]
+            instructions.append(Instruction(slot_of[v], op, tuple(slot_of[c] for c in children), False))
+        else:
+            instructions.append(Instruction(slot_of[v], v._op, tuple(slot_of[c] for c in v._prev), True))
+
+    guards = []
+    for (value, cmp, other, expected), after in zip(recorder.comparisons, guard_after):
+        if isinstance(other, Value):
+            guards.append(Guard(slot_of[value], cmp, slot_of[other], math.nan, expected, after))
+        else:
+            guards.append(Guard(slot_of[value], cmp, None, float(other), expected, after))
+
+    return Program(
+        n_inputs=n_inputs,
+        params=param_list,
+        constants=[c.data for c in constants],
+        instructions=instructions,
+        outputs=[slot_of[o] for o in outputs],
+        guards=guards,
+        in_structure=in_structure,
+        out_structure=out_structure,
+    )
