@@ -387,6 +387,18 @@ def _as_matrix(cf: CompiledFunction, batched_args: Sequence[Any]) -> Array:
     return np.concatenate(columns, axis=1) if len(columns) > 1 else columns[0]
 
 
+def forward_batch(cf: CompiledFunction, batched_args: Sequence[Any]) -> Array:
+    """:meth:`CompiledFunction.forward_batch` with ``backend="numpy"``."""
+    X = _as_matrix(cf, batched_args)
+    trace = cf.traces[0]
+    program = trace.batched
+    V, failed, invalid = program.forward(X, np.asarray(trace.param_data(), dtype=float))
+    outputs = V[program.output_rows].T
+    for n in np.flatnonzero(failed | invalid):  # replayed alone: other traces, or the op's own error
+        outputs[n] = cf._run_one(tuple(X[n].tolist()), (0.0,) * outputs.shape[1])[1]
+    return outputs[:, 0] if cf.out_structure is None else outputs
+
+
 def run_batch(
     cf: CompiledFunction, batched_args: Sequence[Any], grad_outputs: Any, per_sample: bool, accumulate: bool
 ) -> BatchResult:

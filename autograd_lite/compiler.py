@@ -279,6 +279,26 @@ class CompiledFunction:
             raise ValueError(f"grad_outputs: expected one per sample ({n}), got {len(grad_outputs)}")
         return [self._seed(g) for g in grad_outputs]
 
+    def forward_batch(self, *batched_args: Any, backend: str = "python") -> Any:
+        """``fn`` on every sample of a batch, forward only: a list of results, or an array with NumPy.
+
+        With ``backend="numpy"`` the array has one row per sample: ``(batch,)``
+        for a function returning one ``Value``, ``(batch, outputs)`` otherwise.
+        """
+        if backend == "numpy":
+            from autograd_lite.batched import forward_batch
+
+            return forward_batch(self, batched_args)
+        if backend != "python":
+            raise ValueError(f"forward_batch: backend must be 'python' or 'numpy', got {backend!r}")
+        samples = self._samples(batched_args)
+        t = self.traces[0]
+        outs, failed = t.forward(samples, t.param_data())
+        results = [self._result(o) for o in outs]
+        for n in failed:
+            results.insert(n, self.forward(*_restructure(samples[n], self.in_structure)[0]))
+        return results
+
     def batch(
         self,
         *batched_args: Any,

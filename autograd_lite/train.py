@@ -159,6 +159,47 @@ def _progress(enabled: bool | None, total: int) -> Any:
     return tqdm(total=total, unit="epoch", leave=True)
 
 
+class _CompiledStep:
+    """The model compiled: its outputs on a batch as leaf Values, then the chain rule into its parameters."""
+
+    def __init__(self, model: Any, example: Any, params: list[Value], backend: str) -> None:
+        from autograd_lite.compiler import compile as compile_fn
+
+        self.compiled = compile_fn(model, (example,), params=params)
+        self.backend = backend
+
+    def forward(self, inputs: list[Any]) -> list[Any]:
+        outputs = self.compiled.forward_batch(inputs, backend=self.backend)
+        if self.backend == "numpy":
+            outputs = outputs.tolist()
+        return [_leaves(o) for o in outputs]
+
+    def backward(self, inputs: list[Any], preds: list[Any]) -> None:
+        seeds = [_grads(p) for p in preds]  # d loss / d output, from the loss's own backward()
+        self.compiled.batch(inputs, grad_outputs=seeds, backend=self.backend)
+
+
+def _leaves(output: Any) -> Any:
+    return [_leaves(o) for o in output] if isinstance(output, list) else Value(output)
+
+
+def _grads(pred: Any) -> Any:
+    return [_grads(p) for p in pred] if isinstance(pred, list) else pred.grad
+
+
+def _compiled_step(model: Any, example: Any, params: list[Value], how: bool | str) -> _CompiledStep:
+    if how is True:
+        try:
+            import numpy  # noqa: F401
+
+            how = "numpy"
+        except ImportError:
+            how = "python"
+    if how not in ("numpy", "python"):
+        raise ValueError(f"fit: compile must be True, False, 'numpy' or 'python', got {how!r}")
+    return _CompiledStep(model, example, params, str(how))
+
+
 def fit(
     model: Module,
     X: Sequence[Any],
@@ -180,6 +221,7 @@ def fit(
     l2: float = 0.0,
     progress: bool | None = None,
     callback: Callable[[int, History], Any] | None = None,
+    compile: bool | str = False,
 ) -> History:
     """Train ``model`` on ``(X, y)`` by gradient descent until it is time to stop.
 
@@ -207,6 +249,13 @@ def fit(
         progress: a tqdm bar with the live loss (default: only on a terminal).
         callback: called as ``callback(epoch, history)`` after each epoch;
             returning ``True`` stops training.
+        compile: ``True`` traces the model once (:func:`autograd_lite.compile`)
+            and replays it for every sample: NumPy batches when NumPy is
+            installed, generated Python otherwise (or name one: ``"numpy"``,
+            ``"python"``). The loss is still computed with ``Value``s on the
+            model's outputs, so any loss works; the model's gradients come
+            from the compiled program. Same results as eager training, to
+            rounding.
 
     Returns:
         A :class:`History` with per-epoch loss/accuracy and ``stop_reason``.
@@ -234,6 +283,7 @@ def fit(
         X_train, y_train = [X_train[i] for i in train_idx], [y_train[i] for i in train_idx]
 
     params = model.parameters()
+    step = _compiled_step(model, X_train[0], params, compile) if compile else None
     opt = optimizer if optimizer is not None else SGD(params, lr=lr)
     history = History()
     best_loss, best_state, waited = float("inf"), None, 0
@@ -244,13 +294,16 @@ def fit(
             total, n_correct, seen = 0.0, 0, 0
             at_start = [p.data for p in params] if patience is not None else None
             for batch in _batches(len(X_train), batch_size, rng if shuffle else None):
-                preds = [model(X_train[i]) for i in batch]
+                inputs = [X_train[i] for i in batch]
                 targets = [y_train[i] for i in batch]
+                preds = step.forward(inputs) if step is not None else [model(x) for x in inputs]
                 batch_loss = loss_fn(preds, targets)
                 if l2:
                     batch_loss = batch_loss + losses.l2_penalty(params, l2)
                 opt.zero_grad()
                 batch_loss.backward()
+                if step is not None:
+                    step.backward(inputs, preds)
                 before_step, stepping = [p.data for p in params], True
                 history.lr.append(opt.current_lr())
                 opt.step()

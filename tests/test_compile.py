@@ -286,3 +286,61 @@ def test_source_is_readable_python():
     assert "_tanh(" in cf.source
     assert "Value" not in cf.source
     assert "<lambda>" in repr(cf)
+
+
+# -- training ----------------------------------------------------------------------
+
+
+def weights_each_epoch(compile_mode, loss, X, y, nouts, **kwargs):
+    from autograd_lite.train import fit
+
+    model = MLP(2, [6, nouts], seed=11)
+    seen = []
+    history = fit(
+        model,
+        X,
+        y,
+        loss=loss,
+        lr=0.3,
+        epochs=6,
+        progress=False,
+        compile=compile_mode,
+        callback=lambda epoch, h: seen.append([p.data for p in model.parameters()]),
+        **kwargs,
+    )
+    return history, seen
+
+
+@pytest.mark.parametrize("compile_mode", ["python", "numpy", True])
+@pytest.mark.parametrize(
+    ("loss", "nouts", "kwargs"),
+    [
+        ("hinge", 1, {"l2": 1e-3}),
+        ("mse", 1, {"batch_size": 7}),
+        ("bce", 1, {"validation_split": 0.2}),
+        ("cross_entropy", 2, {"batch_size": 10}),
+    ],
+)
+def test_compiled_training_matches_eager_step_for_step(compile_mode, loss, nouts, kwargs):
+    from autograd_lite.data import make_moons
+
+    X, labels = make_moons(40, noise=0.2, seed=5)
+    y = [2 * t - 1 for t in labels] if loss == "hinge" else labels
+    eager_history, eager_weights = weights_each_epoch(False, loss, X, y, nouts, **kwargs)
+    fast_history, fast_weights = weights_each_epoch(compile_mode, loss, X, y, nouts, **kwargs)
+    assert fast_history.stop_reason == eager_history.stop_reason
+    assert all(close(a, b) for a, b in zip(fast_history.loss, eager_history.loss))
+    assert fast_history.accuracy == eager_history.accuracy
+    assert len(fast_weights) == len(eager_weights) == 6
+    for fast, slow in zip(fast_weights, eager_weights):
+        assert all(close(a, b, abs_=1e-12) for a, b in zip(fast, slow))
+
+
+def test_fit_rejects_an_unknown_compile_mode():
+    from autograd_lite.train import fit
+
+    model = MLP(2, [1], seed=0)
+    before = [p.data for p in model.parameters()]
+    with pytest.raises(ValueError, match="compile must be"):
+        fit(model, [[0.0, 1.0]], [1.0], compile="fast", progress=False)
+    assert [p.data for p in model.parameters()] == before
