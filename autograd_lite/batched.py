@@ -225,16 +225,20 @@ class BatchedProgram:
             return self._dot_step(idx, out, grad)
         if op == ops.SUM:
             cols = [_rows(idx[:, j]) for j in range(arity)]
-            scatter = _Scatter(idx.T.ravel(), self.tracked)
+            scatter = _Scatter(idx.ravel(), self.tracked)
 
             def sum_forward(V: Array, invalid: Array) -> None:
+                if arity > 4:  # one gather; NumPy adds the terms in order along this axis
+                    V[out] = V[idx].sum(axis=1)
+                    return
                 total = V[cols[0]].copy()
                 for c in cols[1:]:
                     total += V[c]
                 V[out] = total
 
             def sum_backward(V: Array, G: Array, GP: Array, per_sample: bool) -> None:
-                scatter.add(G, np.tile(G[out], (arity, 1)))
+                g = G[out]
+                scatter.add(G, np.broadcast_to(g[:, None, :], (k, arity, g.shape[1])).reshape(k * arity, -1))
 
             return sum_forward, sum_backward if grad else None
 
@@ -448,7 +452,9 @@ def run_batch(
     params = cf.params
     index = cf._params
     cols = np.asarray(trace.columns, dtype=np.intp)
-    if per_sample:
+    if not replayed and not per_sample and len(cols) == len(params) and trace.in_order:
+        full = grads  # the common case: this trace has every parameter, in order
+    elif per_sample:
         full = np.zeros((B, len(params)))
         full[np.ix_(ok if ok is not None else np.arange(B), cols)] = grads
     else:

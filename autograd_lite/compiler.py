@@ -93,18 +93,24 @@ def _restructure(flat: Sequence[float], structure: Structure, start: int = 0) ->
 class _Trace:
     """One traced program and its generated replay functions."""
 
-    def __init__(self, program: Program) -> None:
+    def __init__(self, program: Program, seconds: float) -> None:
         self.program = program
+        self.seconds = seconds  # spent tracing and generating code for this trace
         self.params = program.params
+        started = time.perf_counter()
         self.source, self.run = generate(program, backward=True)
+        self.seconds += time.perf_counter() - started
         self.columns: list[int] = []  # index of each of params in CompiledFunction.params
+        self.in_order = False  # columns == 0, 1, 2, ...
         self._forward: Callable[..., Any] | None = None
         self._batched: Any = None
 
     @property
     def forward(self) -> Callable[..., Any]:
         if self._forward is None:
+            started = time.perf_counter()
             self._forward = generate(self.program, backward=False)[1]
+            self.seconds += time.perf_counter() - started
         return self._forward
 
     @property
@@ -112,7 +118,9 @@ class _Trace:
         if self._batched is None:
             from autograd_lite.batched import BatchedProgram
 
+            started = time.perf_counter()
             self._batched = BatchedProgram(self.program)
+            self.seconds += time.perf_counter() - started
         return self._batched
 
     def param_data(self) -> list[float]:
@@ -144,7 +152,7 @@ class CompiledFunction:
         self.on_guard_failure = on_guard_failure
         self.max_traces = max_traces
         self._given_params = list(params) if params is not None else None
-        self.compile_seconds = 0.0
+        self._dropped_seconds = 0.0
         self.traces: list[_Trace] = []
         self._params: dict[Value, int] = {}  # every parameter met, and its index
         first = self._add_trace(example_inputs)
@@ -155,8 +163,8 @@ class CompiledFunction:
 
     def _add_trace(self, args: Sequence[Any]) -> _Trace:
         started = time.perf_counter()
-        new = _Trace(trace(self.fn, args, self._given_params))
-        self.compile_seconds += time.perf_counter() - started
+        program = trace(self.fn, args, self._given_params)
+        new = _Trace(program, time.perf_counter() - started)
         if self.traces and (
             new.program.in_structure != self.in_structure or new.program.out_structure != self.out_structure
         ):
@@ -164,11 +172,18 @@ class CompiledFunction:
                 "compile: retracing gave a result of another shape; fn must always return the same shape"
             )
         self.traces.insert(0, new)
+        self._dropped_seconds += sum(t.seconds for t in self.traces[self.max_traces :])
         del self.traces[self.max_traces :]
         for p in new.params:
             self._params.setdefault(p, len(self._params))
         new.columns = [self._params[p] for p in new.params]
+        new.in_order = new.columns == list(range(len(new.columns)))
         return new
+
+    @property
+    def compile_seconds(self) -> float:
+        """Time spent tracing and generating code so far (the NumPy schedule is built on first use)."""
+        return self._dropped_seconds + sum(t.seconds for t in self.traces)
 
     @property
     def params(self) -> list[Value]:

@@ -117,8 +117,29 @@ class Module(metaclass=_LabelsParameters):
                         yield from element.named_parameters(f"{name}.{i}.")
 
     def parameters(self) -> list[Value]:
-        """Every parameter, in a fixed order (micrograd's: weights, then bias)."""
-        return [p for _, p in self.named_parameters()]
+        """Every parameter, in a fixed order (micrograd's: weights, then bias).
+
+        The order of :meth:`named_parameters`, found by the same walk without
+        making the names (training loops call this every step).
+        """
+        found: list[Value] = []
+        self._collect_parameters(found)
+        return found
+
+    def _collect_parameters(self, found: list[Value]) -> None:
+        for attr, item in vars(self).items():
+            if attr.startswith("_"):
+                continue
+            if isinstance(item, Value):
+                found.append(item)
+            elif isinstance(item, Module):
+                item._collect_parameters(found)
+            elif isinstance(item, (list, tuple)):
+                for element in item:
+                    if isinstance(element, Value):
+                        found.append(element)
+                    elif isinstance(element, Module):
+                        element._collect_parameters(found)
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to 0 (do this before each backward pass)."""
