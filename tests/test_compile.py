@@ -344,3 +344,48 @@ def test_fit_rejects_an_unknown_compile_mode():
     with pytest.raises(ValueError, match="compile must be"):
         fit(model, [[0.0, 1.0]], [1.0], compile="fast", progress=False)
     assert [p.data for p in model.parameters()] == before
+
+
+# -- the NumPy schedule, forward-only batches, bookkeeping -----------------------------
+
+
+def test_level_schedule_groups_a_whole_layer_into_one_step():
+    def steps(width):
+        model = MLP(2, [width, width, 1], seed=0)
+        cf = al.compile(lambda x, t: (1 - t * model(x)).relu(), ([0.1, 0.2], 1.0))
+        cf.batch([[0.1, 0.2]], [1.0], backend="numpy")
+        return len(cf.traces[0].batched.steps), len(cf.program.instructions)
+
+    (narrow_steps, narrow_ops), (wide_steps, wide_ops) = steps(3), steps(24)
+    assert wide_ops > narrow_ops
+    assert wide_steps == narrow_steps <= 10  # one NumPy step per op and depth, however wide
+
+
+@pytest.mark.parametrize("backend", ["python", "numpy"])
+def test_forward_batch(backend):
+    model = MLP(2, [5, 3], activation="sigmoid", seed=2)
+    cf = al.compile(model, ([0.0, 0.0],))
+    X = [[0.1, 0.2], [-1.0, 2.0], [3.0, -0.5]]
+    got = cf.forward_batch(X, backend=backend)
+    for x, row in zip(X, got):
+        assert all(close(float(a), b.data) for a, b in zip(row, model(x)))
+
+
+def test_ragged_batches_and_mismatched_lengths_are_named():
+    cf = al.compile(lambda x, t: x[0] * t, ([1.0, 2.0], 3.0))
+    with pytest.raises(TypeError, match=r"sample 1\): argument 0: expected a sequence of 2, got 3"):
+        cf.batch([[1.0, 2.0], [1.0, 2.0, 3.0]], [1.0, 2.0], backend="numpy")
+    with pytest.raises(ValueError, match="different lengths"):
+        cf.batch([[1.0, 2.0]] * 3, [1.0, 2.0], backend="python")
+    with pytest.raises(ValueError, match="backend must be"):
+        cf.batch([[1.0, 2.0]], [1.0], backend="cuda")
+
+
+def test_compile_cost_and_trace_limit_are_reported():
+    cf = al.compile(branchy, (2.0,), max_traces=1)
+    assert cf.compile_seconds > 0
+    before = cf.compile_seconds
+    cf(-3.0)  # retrace; the old program is dropped but its cost still counted
+    assert len(cf.traces) == 1 and cf.compile_seconds > before
+    with pytest.raises(ValueError, match="max_traces"):
+        al.compile(branchy, (2.0,), max_traces=0)
