@@ -389,3 +389,47 @@ def test_compile_cost_and_trace_limit_are_reported():
     assert len(cf.traces) == 1 and cf.compile_seconds > before
     with pytest.raises(ValueError, match="max_traces"):
         al.compile(branchy, (2.0,), max_traces=0)
+
+
+# -- programs with more in them ----------------------------------------------------------
+
+
+def test_a_gradient_inside_the_traced_function_compiles_too():
+    def slope(x):
+        return al.grad(x**3 + x.sin(), x, create_graph=True)  # 3x^2 + cos(x), as a Value
+
+    cf = al.compile(slope, (1.0,))
+    for x in (0.5, -2.0):
+        result = cf.grad(x)
+        assert close(result.outputs, 3 * x * x + math.cos(x))
+        assert close(result.inputs[0], 6 * x - math.sin(x))  # the second derivative
+
+
+@pytest.mark.parametrize("backend", ["python", "numpy"])
+def test_truncated_bptt_rnn_compiles(backend):
+    from autograd_lite.nn import RNN
+
+    rnn = RNN(1, 3, seed=4)
+
+    def last_output_loss(xs, target):
+        return (rnn(xs, truncate_every=2)[-1] - target) ** 2
+
+    sequences = [[0.5, -0.2, 0.9, 0.1, -0.7], [0.1, 0.2, 0.3, 0.4, 0.5]]
+    targets = [1.0, -1.0]
+    cf = al.compile(last_output_loss, (sequences[0], targets[0]), params=rnn.parameters())
+    rnn.zero_grad()
+    got = cf.batch(sequences, targets, backend=backend, accumulate=False)
+    rnn.zero_grad()
+    total = Value.sum(last_output_loss(xs, t) for xs, t in zip(sequences, targets))
+    total.backward()
+    assert close(float(np.sum(got.outputs)), total.data)
+    assert all(close(float(a), p.grad) for a, p in zip(got.params, rnn.parameters()))
+
+
+@pytest.mark.parametrize("backend", ["python", "numpy"])
+def test_outputs_that_are_inputs_parameters_or_numbers(backend):
+    w = Value(3.0)
+    cf = al.compile(lambda x: [x, w, 2.0, x * w], (1.0,))
+    result = cf.batch([1.0, 2.0], backend=backend, per_sample=True)
+    assert [list(map(float, row)) for row in result.outputs] == [[1.0, 3.0, 2.0, 3.0], [2.0, 3.0, 2.0, 6.0]]
+    assert [float(row[0]) for row in result.params] == [1.0 + 1.0, 1.0 + 2.0]  # d/dw of w + x*w
