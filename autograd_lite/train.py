@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -60,7 +61,11 @@ ACCURACY: dict[str, Callable[[Any, Any], bool]] = {
 
 @dataclass
 class History:
-    """What ``fit`` did, epoch by epoch, and why it stopped."""
+    """What ``fit`` did, epoch by epoch, and why it stopped.
+
+    ``seconds`` is the time training took; ``compile_seconds`` the part of it
+    spent tracing and compiling the model (``None`` unless ``compile=``).
+    """
 
     loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
@@ -70,6 +75,8 @@ class History:
     stop_reason: str = ""
     iterations: int = 0
     best_epoch: int | None = None
+    seconds: float = 0.0
+    compile_seconds: float | None = None
 
     @property
     def epochs(self) -> int:
@@ -282,6 +289,7 @@ def fit(
         validation_data = ([X_train[i] for i in val_idx], [y_train[i] for i in val_idx])
         X_train, y_train = [X_train[i] for i in train_idx], [y_train[i] for i in train_idx]
 
+    started = time.perf_counter()
     params = model.parameters()
     step = _compiled_step(model, X_train[0], params, compile) if compile else None
     opt = optimizer if optimizer is not None else SGD(params, lr=lr)
@@ -367,4 +375,7 @@ def fit(
     finally:
         if bar is not None:
             bar.close()
+        history.seconds = time.perf_counter() - started
+        if step is not None:
+            history.compile_seconds = step.compiled.compile_seconds
     return history
