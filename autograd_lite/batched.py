@@ -171,18 +171,27 @@ class BatchedProgram:
         n_in, first_const, first_instr = program.n_inputs, program.first_constant, program.first_instruction
         n = program.n_slots
         level = [0] * n
+        shared = [False] * n_in + [True] * (n - n_in)  # the same for every sample
         for ins in program.instructions:
             level[ins.slot] = 1 + max((level[c] for c in ins.children), default=0)
+            shared[ins.slot] = all(shared[c] for c in ins.children)
         groups: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
         for ins in program.instructions:
-            key = (level[ins.slot], ins.op is None, ins.op or "", len(ins.children), ins.grad)
+            key = (
+                level[ins.slot],
+                ins.op is None,
+                ins.op or "",
+                len(ins.children),
+                ins.grad,
+                shared[ins.slot],
+            )
             groups[key].append(ins)
 
         # Rows: leaves keep their slots; each group's nodes get consecutive rows.
         row = list(range(first_instr)) + [0] * (n - first_instr)
         next_row = first_instr
         ordered: list[tuple[Any, list[Any]]] = []
-        for key in sorted(groups, key=lambda k: (k[0], str(k[2]), k[3], k[1], k[4])):
+        for key in sorted(groups, key=lambda k: (k[0], str(k[2]), k[3], k[1], k[4], k[5])):
             members = sorted(groups[key], key=lambda ins: tuple(row[c] for c in ins.children))
             for ins in members:
                 row[ins.slot] = next_row
@@ -205,7 +214,9 @@ class BatchedProgram:
         self.steps = []
         for key, members in ordered:
             children = [[row[c] for c in ins.children] for ins in members]
-            self.steps.append(self._step(key, children, row[members[0].slot]))
+            forward_step, backward_step = self._step(key[:5], children, row[members[0].slot])
+            first = row[members[0].slot]
+            self.steps.append((forward_step, backward_step, slice(first, first + len(members)), key[5]))
 
     # -- one group: forward and backward closures ------------------------------
 
@@ -333,8 +344,13 @@ class BatchedProgram:
         V[self.const_rows] = self.constants[:, None]
         invalid = np.zeros(B, dtype=bool)
         with np.errstate(all="ignore"):
-            for forward_step, _ in self.steps:
-                forward_step(V, invalid)
+            column = V[:, :1]
+            for forward_step, _, out, shared in self.steps:
+                if shared:  # depends on no input: computed once, then copied to every sample
+                    forward_step(column, invalid)
+                    V[out] = V[out, :1]
+                else:
+                    forward_step(V, invalid)
         failed = np.zeros(B, dtype=bool)
         for a, cmp, b, constant, expected in self.guards:
             other = V[b] if b is not None else constant
@@ -350,8 +366,14 @@ class BatchedProgram:
         GP = np.zeros(self.param_rows.stop - self.param_rows.start)
         self.output_scatter.add(G, seeds)
         with np.errstate(all="ignore"):
-            for _, backward_step in reversed(self.steps):
-                if backward_step is not None:
+            column, g_column = V[:, :1], G[:, :1]
+            for _, backward_step, out, shared in reversed(self.steps):
+                if backward_step is None:
+                    continue
+                if shared and not per_sample:  # the batch's gradients summed, then passed back once
+                    G[out, 0] = G[out].sum(axis=1)
+                    backward_step(column, g_column, GP, per_sample)
+                else:
                     backward_step(V, G, GP, per_sample)
         if per_sample:
             return G[self.param_rows].T

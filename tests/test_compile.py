@@ -433,3 +433,24 @@ def test_outputs_that_are_inputs_parameters_or_numbers(backend):
     result = cf.batch([1.0, 2.0], backend=backend, per_sample=True)
     assert [list(map(float, row)) for row in result.outputs] == [[1.0, 3.0, 2.0, 3.0], [2.0, 3.0, 2.0, 6.0]]
     assert [float(row[0]) for row in result.params] == [1.0 + 1.0, 1.0 + 2.0]  # d/dw of w + x*w
+
+
+@pytest.mark.parametrize("per_sample", [False, True])
+def test_parameter_only_terms_are_computed_once_per_batch_and_still_exact(per_sample):
+    model, X, y = moons_loss_setup(12)
+    params = model.parameters()
+
+    def loss_with_penalty(x, t):
+        return (1 - t * model(x)).relu() + 1e-2 * Value.sum(p * p for p in params)
+
+    cf = al.compile(loss_with_penalty, (X[0], y[0]), params=params)
+    result = cf.batch(X, y, backend="numpy", per_sample=per_sample, accumulate=False)
+    shared = [s for s in cf.traces[0].batched.steps if s[3]]
+    assert len(shared) == 3  # the squares, their sum, its scaling: no input in them
+    rows = result.params if per_sample else [result.params]
+    samples = [[n] for n in range(len(X))] if per_sample else [list(range(len(X)))]
+    for row, idx in zip(rows, samples):
+        model.zero_grad()
+        total = Value.sum(loss_with_penalty(X[n], y[n]) for n in idx)
+        total.backward()
+        assert all(close(float(a), p.grad) for a, p in zip(row, params))
