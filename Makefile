@@ -12,6 +12,7 @@ test: setup
 
 bench: setup
 	.venv/bin/python benchmarks/bench_core.py
+	.venv/bin/python benchmarks/bench_train.py
 
 lint: setup
 	.venv/bin/ruff check autograd_lite tests benchmarks
