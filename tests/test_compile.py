@@ -454,3 +454,23 @@ def test_parameter_only_terms_are_computed_once_per_batch_and_still_exact(per_sa
         total = Value.sum(loss_with_penalty(X[n], y[n]) for n in idx)
         total.backward()
         assert all(close(float(a), p.grad) for a, p in zip(row, params))
+
+
+def test_readme_compile_example_runs(tmp_path, monkeypatch):
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "README.md").read_text()
+    section = re.search(r"^## Training at the speed of floats.*?\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+    assert section, "README has no compile section"
+    blocks = re.findall(r"```python\n(.*?)```", section.group(1), re.S)
+    assert blocks
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {"__name__": "readme"}
+    for block in blocks:
+        exec(compile(block, "<README.md: compile>", "exec"), namespace)
+    model, X, y = namespace["model"], namespace["X"], namespace["y"]
+    compiled_grads = [p.grad for p in model.parameters()]
+    value, grads = eager_batch_grads(model, X, y)  # the same loss, eagerly
+    assert close(float(namespace["result"].outputs.mean()), value)
+    assert all(close(a, b) for a, b in zip(compiled_grads, grads))
