@@ -38,7 +38,7 @@ __all__ = ["BatchedProgram", "run_batch"]
 Array = Any  # np.ndarray; kept loose so the module reads without NumPy's stubs
 
 
-def _rows(idx: Sequence[int]) -> Any:
+def _rows(idx: Any) -> Any:
     """A slice when ``idx`` is a run of consecutive rows (a view, no copy), else an index array."""
     idx = np.asarray(idx, dtype=np.intp)
     if len(idx) and np.all(np.diff(idx) == 1):
@@ -49,7 +49,7 @@ def _rows(idx: Sequence[int]) -> Any:
 class _Scatter:
     """``G[targets] += C`` that is right when a target repeats (sums them), skipping untracked rows."""
 
-    def __init__(self, targets: Sequence[int], tracked: Array) -> None:
+    def __init__(self, targets: Any, tracked: Array) -> None:
         t = np.asarray(targets, dtype=np.intp)
         keep = tracked[t]
         self.empty = not keep.any()
@@ -465,10 +465,10 @@ def run_batch(
     if ok is not None:
         all_outputs = np.empty((B, n_out))
         all_outputs[ok] = outputs
-        for n in np.flatnonzero(failed):
-            other, outs, pgrads, _ = cf._run_one(tuple(X[n].tolist()), tuple(seeds[:, n].tolist()))
-            all_outputs[n] = outs
-            replayed.append((n, other.params, pgrads))
+        for bad in np.flatnonzero(failed).tolist():
+            other, outs, pgrads, _ = cf._run_one(tuple(X[bad].tolist()), tuple(seeds[:, bad].tolist()))
+            all_outputs[bad] = outs
+            replayed.append((bad, other.params, pgrads))
         outputs = all_outputs
 
     params = cf.params

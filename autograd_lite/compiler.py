@@ -343,16 +343,16 @@ class CompiledFunction:
         samples = self._samples(batched_args)
         seeds = self._seeds(grad_outputs, len(samples))
         if per_sample:
-            outputs, per = [], []
+            results, per = [], []
             for s, seed in zip(samples, seeds):
                 t, outs, pgrads, _ = self._run_one(s, seed)
                 row = [0.0] * len(self._params)
                 for i, g in zip(t.columns, pgrads):
                     row[i] = g
                 per.append(row)
-                outputs.append(self._result(outs))
+                results.append(self._result(outs))
             width = len(self._params)  # a retrace may have met new parameters
-            return BatchResult(outputs, [row + [0.0] * (width - len(row)) for row in per])
+            return BatchResult(results, [row + [0.0] * (width - len(row)) for row in per])
         t = self.traces[0]
         outs, pgrads, _, failed = t.run(samples, t.param_data(), seeds)
         totals = dict(zip(t.params, pgrads))

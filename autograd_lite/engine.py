@@ -146,7 +146,7 @@ def _coerce(x: object, op: str) -> Value:
     cls = x.__class__
     if cls is float or cls is int:  # the common case, a constant in an expression: one call less
         v = _new(_Constant)
-        v.data = x if cls is float else float(x)  # type: ignore[arg-type]
+        v.data = x if cls is float else float(x)  # type: ignore[arg-type,assignment]
         v.grad = 0.0
         v.label = ""
         return v
@@ -180,6 +180,7 @@ def _constant(data: float) -> Value:
 
 
 def _node(data: float, children: tuple[Value, ...], op: Op) -> Value:
+    v: Any
     if _grad_enabled():
         v = _new(_Node)
         v._prev = children
@@ -471,10 +472,10 @@ class Value:
         """A new leaf with the same data and label, cut off from this graph."""
         if _TRACER.get() is None:
             return _leaf(self.data, self.label)
-        v = _new(_Detached)  # while compiling: remember the source, to recompute on replay
-        v.data, v.grad, v.label = self.data, 0.0, self.label
-        v._source = ((self,), None)
-        return v
+        d: _Detached = _new(_Detached)  # while compiling: remember the source, to recompute on replay
+        d.data, d.grad, d.label = self.data, 0.0, self.label
+        d._source = ((self,), None)
+        return d
 
     def __float__(self) -> float:
         return self.data
@@ -513,6 +514,8 @@ class _Detached(Value):
     """
 
     __slots__ = ("_source",)
+
+    _source: tuple[tuple[Value, ...], Any]
 
 
 def _data_of(x: object) -> float | None:

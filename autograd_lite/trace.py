@@ -237,12 +237,12 @@ def trace(
         stack = list(reversed(roots))
         while stack:
             v = stack.pop()
-            s = state.get(v)
-            if s is None:
+            visited = state.get(v)
+            if visited is None:
                 state[v] = False
                 stack.append(v)
                 stack.extend(c for c in reversed(_sources(v)) if c not in state)
-            elif s is False:
+            elif visited is False:
                 state[v] = True
                 if v in slot_of:
                     continue
