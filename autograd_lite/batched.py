@@ -148,9 +148,9 @@ def _family_kernel(op: Any) -> _Kernel | None:
     return None
 
 
-def _python_kernel(op: Any) -> _Kernel:
+def _python_kernel(op: Any, arity: int) -> _Kernel:
     """Any other op (a custom one): its own forward and derivative, sample by sample."""
-    forward = np.frompyfunc(lambda *xs: float(op.forward(*xs)), op.arity if op.arity > 0 else 1, 1)
+    forward = np.frompyfunc(lambda *xs: float(op.forward(*xs)), arity, 1)
 
     def derivative(o: Array, *a: Array) -> list[Array]:
         ds = [op.derivative(oo, *xs) for oo, xs in zip(o.ravel(), zip(*[x.ravel() for x in a]))]
@@ -253,7 +253,7 @@ class BatchedProgram:
 
             return sum_forward, sum_backward if grad else None
 
-        kernel = _KERNELS.get(op) or _family_kernel(op) or _python_kernel(op)
+        kernel = _KERNELS.get(op) or _family_kernel(op) or _python_kernel(op, arity)
         forward, derivative, domain = kernel
         cols = [_rows(idx[:, j]) for j in range(arity)]
         scatters = [_Scatter(idx[:, j], self.tracked) for j in range(arity)]

@@ -175,7 +175,7 @@ def generate(program: Program, backward: bool = True) -> tuple[str, Callable[...
             w.emit(f"{out} = {args[0]}")
         elif ins.op in _INLINE:
             lines = _INLINE[ins.op][0](out, args)
-            w.emit(*lines[:-1], f"{lines[-1]}  # {ins.op}")
+            w.emit(*lines[:-1], f"{lines[-1]}  # {ins.op!s}")
         else:
             name = op_name(ins.op)
             call = f"{name}.forward({', '.join(args)})"
@@ -202,6 +202,11 @@ def generate(program: Program, backward: bool = True) -> tuple[str, Callable[...
     return source, namespace["run"]
 
 
+def _comment_safe(text: str) -> str:
+    """User text (a label) made safe for a one-line comment: no line breaks can reach the code."""
+    return "".join(c if c.isprintable() else "?" for c in text)[:60]
+
+
 def _header(program: Program) -> list[str]:
     """Comments saying which variable is what."""
     n_in, first_const, first_instr = program.n_inputs, program.first_constant, program.first_instruction
@@ -213,7 +218,7 @@ def _header(program: Program) -> list[str]:
     if n_in:
         lines.append(f"# {span(0, n_in)}: the inputs, flattened in order")
     if first_const > n_in:
-        names = [p.label for p in program.params[:3] if p.label]
+        names = [_comment_safe(p.label) for p in program.params[:3] if p.label]
         shown = f" ({', '.join(names)}, ...)" if names else ""
         lines.append(f"# {span(n_in, first_const)}: the parameters' data{shown}")
     if first_instr > first_const:

@@ -474,3 +474,25 @@ def test_readme_compile_example_runs(tmp_path, monkeypatch):
     value, grads = eager_batch_grads(model, X, y)  # the same loss, eagerly
     assert close(float(namespace["result"].outputs.mean()), value)
     assert all(close(a, b) for a, b in zip(compiled_grads, grads))
+
+
+@pytest.mark.parametrize("backend", ["python", "numpy"])
+def test_variadic_custom_op_compiles(backend):
+    def product(*xs):
+        total = 1.0
+        for x in xs:
+            total *= x
+        return total
+
+    prod = custom_op(product, derivative=lambda out, *xs: [out / x for x in xs], name="prod")
+    cf = al.compile(lambda a, b, c: prod(a, b, c), (1.0, 2.0, 3.0))
+    result = cf.batch([2.0, 1.0], [3.0, 4.0], [5.0, 0.5], backend=backend, per_sample=True)
+    assert [float(o) for o in result.outputs] == [30.0, 2.0]
+    assert cf.grad(2.0, 3.0, 5.0).inputs == (15.0, 10.0, 6.0)
+
+
+def test_labels_cannot_inject_code_into_the_generated_source():
+    w = Value(1.0, label="w\nimport os; os.system('echo hacked')")
+    cf = al.compile(lambda x: w * x, (2.0,))
+    assert "\nimport os" not in cf.source
+    assert cf.forward(3.0) == 3.0
