@@ -245,27 +245,75 @@ class Value:
 
     def __add__(self, other: Operand) -> Value:
         """a + b; d/da = 1, d/db = 1."""
-        if not isinstance(other, Value):
+        # The hot path, written out: a float constant and the node made here, not in
+        # _coerce() and _node() (two calls fewer per operation; same objects).
+        if other.__class__ is float:
+            c = _new(_Constant)
+            c.data = other
+            c.grad = 0.0
+            c.label = ""
+            other = c
+        elif not isinstance(other, Value):
             other = _coerce(other, ADD)
-        return _node(self.data + other.data, (self, other), ADD)  # type: ignore[union-attr]
+        if not _grad_enabled():
+            return _node(self.data + other.data, (self, other), ADD)  # type: ignore[union-attr]
+        v = _new(_Node)
+        v.data = self.data + other.data  # type: ignore[union-attr]
+        v.grad = 0.0
+        v.label = ""
+        v._prev = (self, other)
+        v._op = ADD
+        return v
 
     def __radd__(self, other: Operand) -> Value:
         return _coerce(other, ADD) + self
 
     def __sub__(self, other: Operand) -> Value:
         """a - b; d/da = 1, d/db = -1."""
-        if not isinstance(other, Value):
+        # The hot path, written out: a float constant and the node made here, not in
+        # _coerce() and _node() (two calls fewer per operation; same objects).
+        if other.__class__ is float:
+            c = _new(_Constant)
+            c.data = other
+            c.grad = 0.0
+            c.label = ""
+            other = c
+        elif not isinstance(other, Value):
             other = _coerce(other, SUB)
-        return _node(self.data - other.data, (self, other), SUB)  # type: ignore[union-attr]
+        if not _grad_enabled():
+            return _node(self.data - other.data, (self, other), SUB)  # type: ignore[union-attr]
+        v = _new(_Node)
+        v.data = self.data - other.data  # type: ignore[union-attr]
+        v.grad = 0.0
+        v.label = ""
+        v._prev = (self, other)
+        v._op = SUB
+        return v
 
     def __rsub__(self, other: Operand) -> Value:
         return _coerce(other, SUB) - self
 
     def __mul__(self, other: Operand) -> Value:
         """a * b; d/da = b, d/db = a."""
-        if not isinstance(other, Value):
+        # The hot path, written out: a float constant and the node made here, not in
+        # _coerce() and _node() (two calls fewer per operation; same objects).
+        if other.__class__ is float:
+            c = _new(_Constant)
+            c.data = other
+            c.grad = 0.0
+            c.label = ""
+            other = c
+        elif not isinstance(other, Value):
             other = _coerce(other, MUL)
-        return _node(self.data * other.data, (self, other), MUL)  # type: ignore[union-attr]
+        if not _grad_enabled():
+            return _node(self.data * other.data, (self, other), MUL)  # type: ignore[union-attr]
+        v = _new(_Node)
+        v.data = self.data * other.data  # type: ignore[union-attr]
+        v.grad = 0.0
+        v.label = ""
+        v._prev = (self, other)
+        v._op = MUL
+        return v
 
     def __rmul__(self, other: Operand) -> Value:
         return _coerce(other, MUL) * self
@@ -310,7 +358,16 @@ class Value:
 
     def relu(self) -> Value:
         """max(a, 0); d/da = 1 if a > 0 else 0 (0 at the kink a = 0)."""
-        return _node(RELU.forward(self.data), (self,), RELU)
+        if not _grad_enabled():
+            return _node(RELU.forward(self.data), (self,), RELU)
+        a = self.data
+        v = _new(_Node)  # written out, as in __add__; the forward is RELU.forward's
+        v.data = a if a > 0 else 0.0
+        v.grad = 0.0
+        v.label = ""
+        v._prev = (self,)
+        v._op = RELU
+        return v
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """a if a > 0 else slope * a; d/da = 1 if a > 0 else slope (slope at 0)."""
