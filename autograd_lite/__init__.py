@@ -19,7 +19,7 @@ from autograd_lite.engine import (
     no_grad,
     topological_order,
 )
-from autograd_lite.functional import grad, hessian, jacobian
+from autograd_lite.functional import grad, hessian, jacobian, jvp
 from autograd_lite.ops import Domain, Op
 
 __version__ = "0.1.0"
@@ -36,6 +36,7 @@ __all__ = [
     "grad",
     "hessian",
     "jacobian",
+    "jvp",
     "is_grad_enabled",
     "local_derivatives",
     "no_grad",

@@ -27,43 +27,40 @@ The node it makes is an ordinary graph node (its ``_op`` shows the op's
 name), so ``backward()``, micrograd-style ``_backward()``, the graph
 renderer, the stepper and :func:`autograd_lite.grad` all work with it.
 
-**One rule for every order.** The engine calls the rule with floats for
-``backward()``, and with the node and its input ``Value``s for
-``grad(..., create_graph=True)`` (second and higher derivatives), so write
-the rule with operators (``+ - * / **``, ``abs``, comparisons ``<``/``>``)
-and with the functions in this module (:func:`exp`, :func:`log`,
-:func:`sin`, :func:`cos`, :func:`tanh`, :func:`sqrt`, :func:`sigmoid`),
-which accept both. A rule that calls ``math.exp`` and friends still gives
-correct first derivatives, but ``math`` turns a ``Value`` into a float, so
-its second derivatives come out wrong; :func:`autograd_lite.testing.gradgradcheck`
-catches that.
+**One rule for every way of running it.** Write the rule with operators
+(``+ - * / **``, ``abs``, comparisons ``< <= > >=``) and the functions in this
+module (:func:`exp`, :func:`log`, :func:`log1p`, :func:`sin`, :func:`cos`,
+:func:`tanh`, :func:`sqrt`, :func:`sigmoid`, and :func:`where` for a branch:
+``where(x > 0, 1.0, 0.0)``). Such a rule is evaluated once on symbols
+(:mod:`autograd_lite.rules`) and from that one rule come the float version
+``backward()`` uses, the ``Value`` version for ``grad(..., create_graph=True)``
+(second and higher derivatives), forward mode (:func:`autograd_lite.jvp`),
+compiled Python and NumPy batches, and its formula as text
+(``my_op.op.formulas()``). A rule that branches with a Python ``if`` or calls
+``math`` still works on floats, but compiled batches then call it one number
+at a time, it has no formula, and ``math`` on a ``Value`` is a ``TypeError``.
+
+A custom op cannot take the name of a built-in op (``"tanh"``, ``"**2"``):
+that would be a different op showing the same symbol.
 """
 
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Sequence
 from typing import Any, Callable
 
 from autograd_lite.engine import Value, _is_real, apply
-from autograd_lite.ops import VARIADIC, Domain, Op, cos, exp, log, sigmoid, sin
+from autograd_lite.ops import VARIADIC, Domain, Op, is_builtin_symbol
+from autograd_lite.rules import Sym, cos, exp, log, log1p, sigmoid, sin, sqrt, tanh, where
 
-__all__ = ["CustomOp", "cos", "custom_op", "exp", "log", "sigmoid", "sin", "sqrt", "tanh"]
+__all__ = [
+    "CustomOp", "cos", "custom_op", "exp", "log", "log1p", "sigmoid", "sin", "sqrt", "tanh", "where",
+]  # fmt: skip
 
 DEFAULT_DOMAIN = Domain(-10.0, 10.0)
 
 _REGISTRY: dict[str, CustomOp] = {}
-
-
-def tanh(x: Any) -> Any:
-    """Hyperbolic tangent, for a float or a Value."""
-    return math.tanh(x) if x.__class__ is float else x.tanh()
-
-
-def sqrt(x: Any) -> Any:
-    """Square root, for a float or a Value."""
-    return math.sqrt(x) if x.__class__ is float else x.sqrt()
 
 
 class _CustomSymbol(Op):
@@ -120,6 +117,11 @@ class CustomOp:
         self.name = name if name is not None else getattr(forward, "__name__", "custom")
         if not isinstance(self.name, str) or not self.name:
             raise TypeError(f"custom_op: name must be a non-empty str, got {self.name!r}")
+        if is_builtin_symbol(self.name):
+            raise ValueError(
+                f"custom_op: the name {self.name!r} is a built-in op's symbol; give your op a name of "
+                "its own (name=...), so that it is never mistaken for the built-in one"
+            )
         self.arity = _arity_of(forward) if arity is None else arity
         if self.arity == 0 or self.arity < VARIADIC:
             raise ValueError(
@@ -157,6 +159,7 @@ class CustomOp:
         if not callable(rule):
             raise TypeError(f"custom_op {self.name!r}: the derivative rule must be a function, got {rule!r}")
         self._rule = rule
+        self.op.set_rule(self._derivative)  # every interpretation is made anew from the new rule
         return rule
 
     @property
@@ -175,7 +178,7 @@ class CustomOp:
 
     def _forward(self, *xs: float) -> float:
         out = self.forward(*xs)
-        if out.__class__ is float:
+        if out.__class__ is float or isinstance(out, Sym):  # a number, or the forward on symbols
             return out
         if isinstance(out, Value) or not _is_real(out):
             raise TypeError(

@@ -1,19 +1,20 @@
-"""The op table: every differentiable operation, its forward and its derivative.
+"""The op table: every differentiable operation, its forward and its derivative, once.
 
 Each op is one entry of the same shape, in the spirit of HIPS autograd's
-``defvjp``: a symbol (what a graph picture shows), a ``forward`` on floats,
-a ``derivative`` rule giving the local derivative of the output with respect
-to each input, and a ``domain`` from which tests may draw inputs. The engine
-knows nothing about individual ops; it only applies these rules.
+``defvjp``: a symbol (what a graph picture shows), a ``forward``, a
+derivative rule giving the local derivative of the output with respect to
+each input, and a ``domain`` from which tests may draw inputs. The engine
+and every backend know nothing about individual ops; they only interpret
+these rules.
 
 A derivative rule is called as ``derivative(out, *inputs)`` where ``out`` is
 the op's output. It returns one local derivative per input: a single number
-for a one-input op, a sequence for more. Rules are written with operators
-and with the functions :func:`exp`, :func:`log`, :func:`sin`, ... below,
-which work on floats *and* on ``Value``s, so the same rule gives numbers for
-the ordinary ``backward()`` and graph-connected ``Value``s for higher-order
-derivatives. Inside a rule, compare only with ``<`` and ``>`` (which compare
-``.data`` on a ``Value``), never with ``==``, which is identity on a ``Value``.
+for a one-input op, a sequence for more. Forwards and rules are written in
+the small vocabulary of :mod:`autograd_lite.rules` (operators, ``exp log
+sin cos tanh sqrt sigmoid``, ``where(cond, a, b)`` for branches), so one
+rule serves every interpretation (see :class:`Op`): floats for
+``backward()``, ``Value``s for higher-order derivatives, NumPy arrays for
+batches, and symbols for generated code and for the formula shown to people.
 
 Subgradients at kinks (documented choice, the same as PyTorch):
 
@@ -27,8 +28,42 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, Callable, NamedTuple
+
+from autograd_lite import rules
+from autograd_lite.rules import (
+    cos,
+    divide,
+    exp,
+    log,
+    log1p,
+    power,
+    sigmoid,
+    sin,
+    sqrt,
+    tanh,
+    where,
+)
+
+__all__ = [
+    "BUILTIN_OPS",
+    "OP_FAMILIES",
+    "VARIADIC",
+    "Domain",
+    "Op",
+    "cos",
+    "exp",
+    "leaky_relu",
+    "log",
+    "pow_number",
+    "sigmoid",
+    "sin",
+    "sqrt",
+    "tanh",
+    "where",
+]
 
 VARIADIC = -1
 """The arity of an op that takes any number of inputs (``sum``, ``dot``)."""
@@ -48,91 +83,247 @@ class Domain(NamedTuple):
     integer: bool = False
 
 
+def input_names(arity: int) -> list[str]:
+    """The names a rule's inputs have in generated code: ``x0, x1, ...``."""
+    return [f"x{i}" for i in range(arity)]
+
+
 class Op(str):
-    """One differentiable operation.
+    """One differentiable operation, and every interpretation of its rule.
 
     An ``Op`` *is* the string shown as the node's ``_op`` (``"+"``,
     ``"tanh"``, ``"**2"``), so micrograd code that prints or compares
-    ``_op`` keeps working, and it carries the op's rules as attributes.
+    ``_op`` keeps working. Backends find an op's behaviour through the op
+    object itself, never through that text.
 
     Attributes:
-        forward: ``forward(*inputs: float) -> float``; raises a clear
+        forward: ``forward(*inputs)``; on floats it raises a clear
             ``ValueError``/``ZeroDivisionError``/``OverflowError`` outside the
             op's domain.
-        derivative: ``derivative(out, *inputs)``; one local derivative
-            ``d out / d input`` per input (a number for one input, a sequence
-            for more). Works on floats and on ``Value``s.
+        rule: the derivative rule as written, ``rule(out, *inputs)``.
+        derivative: the rule on floats (what ``backward()`` calls), made
+            from the rule on first use.
         arity: number of inputs, or :data:`VARIADIC`.
         domain: one :class:`Domain` per input (a variadic op gives one that
             serves every input).
+        total: ``True`` when the forward is defined for every finite input
+            (no domain errors), so batched backends need not check it.
+        family, parameter: for a member of a parametrised family
+            (``"**k"``, ``"leaky_relu"``), the family's name and the member's
+            parameter; ``None`` otherwise.
     """
 
-    forward: Callable[..., float]
-    derivative: Callable[..., Any]
+    forward: Callable[..., Any]
+    rule: Callable[..., Any]
     arity: int
     domain: tuple[Domain, ...]
+    total: bool
+    family: str | None
+    parameter: float | None
 
     def __new__(
         cls,
         symbol: str,
-        forward: Callable[..., float],
+        forward: Callable[..., Any],
         derivative: Callable[..., Any],
         arity: int,
         domain: tuple[Domain, ...],
+        *,
+        total: bool = False,
+        family: str | None = None,
+        parameter: float | None = None,
     ) -> Op:
         op = super().__new__(cls, symbol)
         op.forward = forward
-        op.derivative = derivative
         op.arity = arity
         op.domain = domain
+        op.total = total
+        op.family = family
+        op.parameter = parameter
+        op.set_rule(derivative)
         return op
+
+    def set_rule(self, rule: Callable[..., Any]) -> None:
+        """Replace the derivative rule; every interpretation is made anew from it."""
+        self.rule = rule
+        self._made: dict[Any, Any] = {}
+        self.__dict__.pop("derivative", None)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "derivative":  # made once, then an ordinary attribute (the hot path)
+            made = self.interpretation("number")
+            self.__dict__["derivative"] = made
+            return made
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    # -- the rule as symbols, and what is made from it ----------------------------
+
+    def _cached(self, key: Any, make: Callable[[], Any]) -> Any:
+        made = self.__dict__["_made"]
+        if key not in made:
+            made[key] = make()
+        return made[key]
+
+    def _arity(self, n: int | None) -> int:
+        if self.arity != VARIADIC:
+            return self.arity
+        if n is None:
+            raise TypeError(f"{self}: a variadic op needs the number of inputs")
+        return n
+
+    def symbolic_rule(self, n: int | None = None) -> list[rules.Sym] | None:
+        """The rule evaluated on symbols ``out, x0, x1, ...`` (``n`` inputs for a
+        variadic op): one expression tree per input, or ``None`` if the rule
+        cannot be evaluated on symbols (it uses ``if`` or ``math``)."""
+        n = self._arity(n)
+
+        def make() -> list[rules.Sym] | None:
+            trees = rules.symbolic(lambda *s: self.rule(*s), ["out", *input_names(n)])
+            if trees is not None and len(trees) != n:
+                raise TypeError(
+                    f"op {self}: the derivative rule must give one derivative per input ({n}), got {len(trees)}"
+                )
+            return trees
+
+        return self._cached(("rule", n), make)  # type: ignore[no-any-return]
+
+    def symbolic_forward(self, n: int | None = None) -> rules.Sym | None:
+        """The forward evaluated on symbols ``x0, x1, ...``, or ``None``."""
+        n = self._arity(n)
+
+        def make() -> rules.Sym | None:
+            trees = rules.symbolic(self.forward, input_names(n))
+            return trees[0] if trees is not None and len(trees) == 1 else None
+
+        return self._cached(("forward", n), make)  # type: ignore[no-any-return]
+
+    def interpretation(self, kind: str, n: int | None = None) -> Callable[..., Any]:
+        """The rule as a function of ``(out, *inputs)`` for ``kind``:
+
+        ``"number"`` (floats), ``"value"`` (``Value``s: the derivative as
+        graph) or ``"array"`` (NumPy arrays, elementwise). Made from the
+        symbolic rule, where ``where`` only computes the branch it takes; a
+        rule that has no symbolic form is used as it is (on arrays, one
+        element at a time). A variadic op's rule is used as it is on numbers
+        and ``Value``s; on arrays it is made for ``n`` inputs.
+        """
+        if kind not in _NAMESPACES:
+            raise ValueError(f"interpretation: kind must be 'number', 'value' or 'array', got {kind!r}")
+        if self.arity == VARIADIC and kind != "array":
+            return self.rule
+        count = self._arity(n)
+        return self._cached(("interpretation", kind, count), lambda: _make_rule_function(self, kind, count))  # type: ignore[no-any-return]
+
+    def forward_on_arrays(self, n: int | None = None) -> Callable[..., Any]:
+        """The forward on NumPy arrays: from its symbolic form, else one element at a time."""
+        return self._cached(("array forward", self._arity(n)), lambda: _make_array_forward(self, n))  # type: ignore[no-any-return]
+
+    def formulas(self, inputs: Sequence[str] | None = None, out: str = "o") -> list[str]:
+        """The local derivative for each input as text, e.g. ``["d tanh(n)/dn = 1 - o**2"]``.
+
+        Args:
+            inputs: the inputs' names (default ``x0, x1, ...``).
+            out: the output's name.
+        """
+        n = len(inputs) if inputs is not None else self._arity(None)
+        names = list(inputs) if inputs is not None else input_names(n)
+        trees = self.symbolic_rule(n)
+        shown = self.display(names)
+        if trees is None:
+            why = "no formula: its rule uses Python's if or math, not the vocabulary of autograd_lite.rules"
+            return [f"d {shown}/d{x}: {why}" for x in names]
+        rename = {"out": out, **dict(zip(input_names(n), names))}
+        return [f"d {shown}/d{x} = {rules.formula(t, rename)}" for x, t in zip(names, trees)]
+
+    def display(self, names: Sequence[str]) -> str:
+        """The op applied to ``names``, as people write it: ``a*b``, ``tanh(n)``, ``x**3``."""
+        if any(self is op for op in (ADD, SUB, MUL, DIV, POW)):
+            return f"({names[0]}{self}{names[1]})"
+        if self.family == "**k":
+            return f"{names[0]}{self}"
+        if self is NEG:
+            return f"-{names[0]}"
+        return f"{self}({', '.join(names)})"
+
+    # -- text, pickling ------------------------------------------------------------
 
     def __repr__(self) -> str:
         return f"Op({str.__repr__(self)})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_op_by_symbol, (str(self),))
+        if self.family is not None:
+            return (OP_FAMILIES[self.family], (self.parameter,))
+        return (_builtin, (_BUILTIN_NAMES[id(self)],))
+
+
+def _make_rule_function(op: Op, kind: str, n: int) -> Callable[..., Any]:
+    """Source code for the rule on ``kind`` (from its symbolic form), compiled once."""
+    trees = op.symbolic_rule(n)
+    if trees is None:
+        return op.rule if kind != "array" else _elementwise(op.rule, n + 1)
+    style = "array" if kind == "array" else "python"
+    body = [rules.source(t, style=style) for t in trees]
+    returned = body[0] if op.arity == 1 else f"({', '.join(body)},)"
+    params = ", ".join(["out", *input_names(n)])
+    return _compile(f"def rule({params}):\n    return {returned}\n", _NAMESPACES[kind](), f"{op} rule")
+
+
+def _make_array_forward(op: Op, n: int | None) -> Callable[..., Any]:
+    count = op._arity(n)
+    tree = op.symbolic_forward(count)
+    if tree is None:
+        return _elementwise(op.forward, count)
+    params = ", ".join(input_names(count))
+    text = f"def forward({params}):\n    return {rules.source(tree, style='array')}\n"
+    return _compile(text, _NAMESPACES["array"](), f"{op} forward")
+
+
+def _compile(text: str, namespace: dict[str, Any], what: str) -> Callable[..., Any]:
+    code = compile(text, f"<autograd_lite: {what}>", "exec")
+    exec(code, namespace)  # source written by rules.source from the op's own rule, never user text
+    fn = next(v for k, v in namespace.items() if k in ("rule", "forward"))
+    fn.__source__ = text  # type: ignore[attr-defined]
+    return fn  # type: ignore[no-any-return]
+
+
+def _elementwise(fn: Callable[..., Any], arity: int) -> Callable[..., Any]:
+    """``fn`` on floats, applied one element at a time to arrays (for rules without a symbolic form)."""
+    import numpy as np
+
+    def apply(*arrays: Any) -> Any:
+        shape = np.broadcast(*arrays).shape
+        flat = [np.broadcast_to(a, shape).ravel().tolist() for a in arrays]
+        results = [fn(*xs) for xs in zip(*flat)]
+        if results and isinstance(results[0], (list, tuple)):
+            return [np.array(col, dtype=float).reshape(shape) for col in zip(*results)]
+        return np.array(results, dtype=float).reshape(shape)
+
+    return apply
+
+
+def _number_namespace() -> dict[str, Any]:
+    ns: dict[str, Any] = {f"_{name}": fn for name, fn in rules.NUMBER_FUNCTIONS.items()}
+    return {**ns, "_inf": math.inf, "_nan": math.nan}
+
+
+def _value_namespace() -> dict[str, Any]:
+    names = ("exp", "log", "log1p", "sin", "cos", "tanh", "sqrt", "sigmoid", "divide", "power")
+    return {**{f"_{n}": getattr(rules, n) for n in names}, "_inf": math.inf, "_nan": math.nan}
+
+
+def _array_namespace() -> dict[str, Any]:
+    return {f"_{name}": fn for name, fn in rules.numpy_functions().items()} | {"_inf": math.inf, "_nan": math.nan}
+
+
+_NAMESPACES: dict[str, Callable[[], dict[str, Any]]] = {
+    "number": _number_namespace,
+    "value": _value_namespace,
+    "array": _array_namespace,
+}
 
 
 # ----------------------------------------------------------------------------
-# Functions usable inside derivative rules: floats go to ``math``, anything
-# else (a ``Value``) to its method of the same name.
-
-
-def exp(x: Any) -> Any:
-    """e**x, for a float or a Value."""
-    return math.exp(x) if x.__class__ is float else x.exp()
-
-
-def log(x: Any) -> Any:
-    """Natural logarithm, for a float or a Value."""
-    return math.log(x) if x.__class__ is float else x.log()
-
-
-def sin(x: Any) -> Any:
-    """Sine, for a float or a Value."""
-    return math.sin(x) if x.__class__ is float else x.sin()
-
-
-def cos(x: Any) -> Any:
-    """Cosine, for a float or a Value."""
-    return math.cos(x) if x.__class__ is float else x.cos()
-
-
-def sigmoid(x: Any) -> Any:
-    """Logistic sigmoid 1 / (1 + e**-x), for a float or a Value."""
-    return _sigmoid(x) if x.__class__ is float else x.sigmoid()
-
-
-# ----------------------------------------------------------------------------
-# Forwards that need a domain check or a numerically stable form. Each error
-# names the op and the number.
-
-
-def _div(a: float, b: float) -> float:
-    if b == 0:
-        raise ZeroDivisionError(f"/: division by zero ({a!r} / {b!r})")
-    return a / b
+# Forwards that are more than one function of the vocabulary.
 
 
 def _pow(a: float, b: float) -> float:
@@ -150,61 +341,27 @@ def _pow(a: float, b: float) -> float:
         raise OverflowError(f"**: {a!r} ** {b!r} overflows a float") from None
 
 
-def _pow_number(x: float, k: float) -> float:
-    if x == 0 and k < 0:
-        raise ZeroDivisionError(f"**: 0 ** {k!r} is undefined (zero to a negative power)")
-    if x < 0 and not float(k).is_integer():
-        raise ValueError(f"**: {x!r} ** {k!r} is not a real number (negative base, fractional power)")
-    try:
-        return float(x**k)
-    except OverflowError:
-        raise OverflowError(f"**: {x!r} ** {k!r} overflows a float") from None
-
-
-def _exp(x: float) -> float:
-    try:
-        return math.exp(x)
-    except OverflowError:
-        raise OverflowError(f"exp: exp({x!r}) overflows a float (x > 709.78)") from None
-
-
-def _log(x: float) -> float:
-    if x <= 0:
-        raise ValueError(f"log: log({x!r}) is undefined; log needs a positive number")
-    return math.log(x)
-
-
-def _sqrt(x: float) -> float:
-    if x < 0:
-        raise ValueError(f"sqrt: sqrt({x!r}) is undefined; sqrt needs a number >= 0")
-    return math.sqrt(x)
-
-
-def _sigmoid(x: float) -> float:
-    # Stable both ways: never exponentiate a large positive number.
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    z = math.exp(x)
-    return z / (1.0 + z)
-
-
-def _softplus(x: float) -> float:
+def _softplus(x: Any) -> Any:
     # log(1 + e**x) = max(x, 0) + log1p(e**-|x|): no overflow at +-1000.
-    return (x if x > 0 else 0.0) + math.log1p(math.exp(-abs(x)))
+    return where(x > 0, x, 0.0) + log1p(exp(-abs(x)))
 
 
-def _relu(x: float) -> float:
-    return x if x > 0 else 0.0
+def _relu(x: Any) -> Any:
+    return where(x > 0, x, 0.0)
 
 
-def _sum(*xs: float) -> float:
+def _sum(*xs: Any) -> Any:
     return sum(xs)
 
 
-def _dot(*args: float) -> float:
+def _dot(*args: Any) -> Any:
     n = len(args) // 2
     total = sum(map(operator.mul, args[:n], args[n : 2 * n]))
     return total + args[-1] if len(args) % 2 else total
+
+
+# ----------------------------------------------------------------------------
+# Derivative rules that are more than one line.
 
 
 def _dot_derivative(out: Any, *args: Any) -> list[Any]:
@@ -216,65 +373,68 @@ def _dot_derivative(out: Any, *args: Any) -> list[Any]:
 
 def _pow_derivative(out: Any, a: Any, b: Any) -> tuple[Any, Any]:
     # d/da a**b = b * a**(b-1), d/db a**b = a**b * log(a). The forward allows
-    # a = 0 only with b > 0; there the limits are used (d/db -> 0).
-    if a > 0:
-        return b * a ** (b - 1), out * log(a)
-    return (math.inf if b < 1 else b * a ** (b - 1)), 0.0
+    # a = 0 only with b > 0; there the limits are used (d/db -> 0, d/da -> inf for b < 1).
+    da = where(a > 0, b * a ** (b - 1), where(b < 1, math.inf, b * a ** (b - 1)))
+    return da, where(a > 0, out * log(a), 0.0)
 
 
 def _powk_derivative(k: float) -> Callable[[Any, Any], Any]:
     def derivative(out: Any, x: Any) -> Any:
-        # d/dx x**k = k * x**(k-1); at x = 0 with k < 1 the power would divide
-        # by zero, so give its limit: 0 for k = 0, +inf for 0 < k < 1.
-        if k >= 1 or x > 0 or x < 0:
-            return k * x ** (k - 1)
-        return 0.0 if k == 0 else math.inf
+        # d/dx x**k = k * x**(k-1). At x = 0 with 0 < k < 1 the power would divide
+        # by zero: there the limit +inf is used; x**0 is 1 everywhere.
+        if k == 0:
+            return 0.0
+        if 0 < k < 1:
+            return where(x > 0, k * x ** (k - 1), math.inf)
+        return k * x ** (k - 1)
 
     return derivative
 
 
 # ----------------------------------------------------------------------------
-# The table. One entry per op: symbol, forward, derivative, arity, domain.
+# The table. One entry per op: symbol, forward, derivative rule, arity, domain.
 
 ANY = Domain(-10.0, 10.0)
 POSITIVE = Domain(1e-2, 10.0)
+KINK_AT_0 = Domain(-10.0, 10.0, kinks=(0.0,))
 
-ADD = Op("+", operator.add, lambda out, a, b: (1.0, 1.0), 2, (ANY, ANY))
-SUB = Op("-", operator.sub, lambda out, a, b: (1.0, -1.0), 2, (ANY, ANY))
-MUL = Op("*", operator.mul, lambda out, a, b: (b, a), 2, (ANY, ANY))
-DIV = Op("/", _div, lambda out, a, b: (1 / b, -out / b), 2, (ANY, Domain(0.1, 10.0)))
+ADD = Op("+", operator.add, lambda out, a, b: (1.0, 1.0), 2, (ANY, ANY), total=True)
+SUB = Op("-", operator.sub, lambda out, a, b: (1.0, -1.0), 2, (ANY, ANY), total=True)
+MUL = Op("*", operator.mul, lambda out, a, b: (b, a), 2, (ANY, ANY), total=True)
+DIV = Op("/", divide, lambda out, a, b: (1 / b, -out / b), 2, (ANY, Domain(0.1, 10.0)))
 POW = Op("**", _pow, _pow_derivative, 2, (Domain(0.1, 5.0), Domain(-3.0, 3.0)))
-NEG = Op("neg", operator.neg, lambda out, x: -1.0, 1, (ANY,))
-ABS = Op("abs", abs, lambda out, x: 1.0 if x > 0 else (-1.0 if x < 0 else 0.0), 1,
-         (Domain(-10.0, 10.0, kinks=(0.0,)),))  # fmt: skip
-RELU = Op("ReLU", _relu, lambda out, x: 1.0 if x > 0 else 0.0, 1,
-          (Domain(-10.0, 10.0, kinks=(0.0,)),))  # fmt: skip
-TANH = Op("tanh", math.tanh, lambda out, x: 1 - out * out, 1, (ANY,))
-SIGMOID = Op("sigmoid", _sigmoid, lambda out, x: out * (1 - out), 1, (ANY,))
-SOFTPLUS = Op("softplus", _softplus, lambda out, x: sigmoid(x), 1, (ANY,))
-EXP = Op("exp", _exp, lambda out, x: out, 1, (ANY,))
-LOG = Op("log", _log, lambda out, x: 1 / x, 1, (POSITIVE,))
-SQRT = Op("sqrt", _sqrt, lambda out, x: 0.5 / out if out > 0 else math.inf, 1, (POSITIVE,))
-SIN = Op("sin", math.sin, lambda out, x: cos(x), 1, (ANY,))
-COS = Op("cos", math.cos, lambda out, x: -sin(x), 1, (ANY,))
-SUM = Op("sum", _sum, lambda out, *xs: [1.0] * len(xs), VARIADIC, (ANY,))
-DOT = Op("dot", _dot, _dot_derivative, VARIADIC, (ANY,))
+NEG = Op("neg", operator.neg, lambda out, x: -1.0, 1, (ANY,), total=True)
+ABS = Op("abs", abs, lambda out, x: where(x > 0, 1.0, where(x < 0, -1.0, 0.0)), 1, (KINK_AT_0,), total=True)
+RELU = Op("ReLU", _relu, lambda out, x: where(x > 0, 1.0, 0.0), 1, (KINK_AT_0,), total=True)
+TANH = Op("tanh", tanh, lambda out, x: 1 - out * out, 1, (ANY,), total=True)
+SIGMOID = Op("sigmoid", sigmoid, lambda out, x: out * (1 - out), 1, (ANY,), total=True)
+SOFTPLUS = Op("softplus", _softplus, lambda out, x: sigmoid(x), 1, (ANY,), total=True)
+EXP = Op("exp", exp, lambda out, x: out, 1, (ANY,))
+LOG = Op("log", log, lambda out, x: 1 / x, 1, (POSITIVE,))
+SQRT = Op("sqrt", sqrt, lambda out, x: where(out > 0, 0.5 / out, math.inf), 1, (POSITIVE,))
+SIN = Op("sin", sin, lambda out, x: cos(x), 1, (ANY,), total=True)
+COS = Op("cos", cos, lambda out, x: -sin(x), 1, (ANY,), total=True)
+SUM = Op("sum", _sum, lambda out, *xs: [1.0] * len(xs), VARIADIC, (ANY,), total=True)
+DOT = Op("dot", _dot, _dot_derivative, VARIADIC, (ANY,), total=True)
 
 
 @lru_cache(maxsize=1024)
 def pow_number(k: float) -> Op:
     """The op ``x ** k`` for a fixed number ``k`` (micrograd's ``'**2'``)."""
-    shown = int(k) if float(k).is_integer() and abs(k) < 2**53 else k
-    return Op(f"**{shown}", lambda x: _pow_number(x, k), _powk_derivative(k), 1,
-              (Domain(-5.0, 5.0, kinks=(0.0,)) if float(k).is_integer() else POSITIVE,))  # fmt: skip
+    k = float(k) if k.__class__ is not int else k
+    integer = float(k).is_integer()
+    shown = int(k) if integer and abs(k) < 2**53 else k
+    domain = Domain(-5.0, 5.0, kinks=(0.0,)) if integer else POSITIVE
+    return Op(f"**{shown}", lambda x: power(x, k), _powk_derivative(k), 1, (domain,),
+              total=integer and k >= 0, family="**k", parameter=k)  # fmt: skip
 
 
 @lru_cache(maxsize=1024)
 def leaky_relu(slope: float) -> Op:
     """The op ``x if x > 0 else slope * x``; its derivative is 1 or ``slope``."""
-    return Op(f"LeakyReLU({slope!r})", lambda x: x if x > 0 else slope * x,
-              lambda out, x: 1.0 if x > 0 else slope, 1,
-              (Domain(-10.0, 10.0, kinks=(0.0,)),))  # fmt: skip
+    return Op(f"LeakyReLU({slope!r})", lambda x: where(x > 0, x, slope * x),
+              lambda out, x: where(x > 0, 1.0, slope), 1, (KINK_AT_0,),
+              total=True, family="leaky_relu", parameter=slope)  # fmt: skip
 
 
 BUILTIN_OPS: tuple[Op, ...] = (
@@ -287,13 +447,17 @@ BUILTIN_OPS: tuple[Op, ...] = (
 OP_FAMILIES: dict[str, Callable[[float], Op]] = {"**k": pow_number, "leaky_relu": leaky_relu}
 """Parametrised ops, by name, each a function from its parameter to an op."""
 
+_BUILTIN_NAMES = {id(op): name for name, op in list(globals().items()) if isinstance(op, Op)}
 
-def _op_by_symbol(symbol: str) -> Op:
-    for op in BUILTIN_OPS:
-        if op == symbol:
-            return op
-    if symbol.startswith("**"):
-        return pow_number(float(symbol[2:]))
-    if symbol.startswith("LeakyReLU("):
-        return leaky_relu(float(symbol[len("LeakyReLU(") : -1]))
-    raise ValueError(f"unknown op {symbol!r}")
+
+def _builtin(name: str) -> Op:
+    """A built-in op by its name in this module (how ops are unpickled)."""
+    op = globals().get(name)
+    if not isinstance(op, Op) or op not in BUILTIN_OPS:
+        raise ValueError(f"unknown op {name!r}")
+    return op
+
+
+def is_builtin_symbol(symbol: str) -> bool:
+    """Whether ``symbol`` is what a built-in op (or a family member) shows as its ``_op``."""
+    return any(symbol == str(op) for op in BUILTIN_OPS) or symbol.startswith(("**", "LeakyReLU("))

@@ -177,7 +177,7 @@ class _CompiledStep:
 
     def forward(self, inputs: list[Any]) -> list[Any]:
         outputs = self.compiled.forward_batch(inputs, backend=self.backend)
-        if self.backend == "numpy":
+        if hasattr(outputs, "tolist"):  # an array backend's outputs
             outputs = outputs.tolist()
         return [_leaves(o) for o in outputs]
 
@@ -202,8 +202,16 @@ def _compiled_step(model: Any, example: Any, params: list[Value], how: bool | st
             how = "numpy"
         except ImportError:
             how = "python"
-    if how not in ("numpy", "python"):
-        raise ValueError(f"fit: compile must be True, False, 'numpy' or 'python', got {how!r}")
+    from autograd_lite.compiler.backend import backend_names
+
+    names = sorted(backend_names())
+    if how not in names:
+        known = (
+            ", ".join(repr(n) for n in names[:-1]) + " or " + repr(names[-1])
+            if len(names) > 1
+            else repr(names[0])
+        )
+        raise ValueError(f"fit: compile must be True, False, {known}, got {how!r}")
     return _CompiledStep(model, example, params, str(how))
 
 

@@ -1,22 +1,31 @@
-"""Mutation check: prove that the derivative tests catch a wrong derivative rule.
+"""Mutation check: prove that the derivative tests catch a wrong derivative rule, in every interpretation.
 
-For every op in the op table (the built-in ops and the family members the
-table test walks), and for each of its inputs, this makes a *mutant*: the
-op's derivative rule with that input's local derivative scaled by 1.01, or
-with its sign swapped. Each mutant is run in its own process against the
-derivative tests; it is *caught* when at least one test fails. The unmutated
-tests must pass first, or the score means nothing.
+For every op in the op table (the built-in ops, the family members the table
+test walks, and the custom ops of ``tests/test_interpretations.py``), and for
+each of its inputs, this makes a *mutant*: the op's one derivative rule with
+that input's local derivative scaled by 1.01, or with its sign swapped. The
+mutant replaces the rule (``op.set_rule``), so every interpretation made from
+it is mutated at once: eager ``backward()``, ``create_graph``, forward mode,
+compiled Python and NumPy batches. Each mutant is run in its own process:
 
-A rule whose local derivative is 0 everywhere in the op's domain (``x**0``)
-cannot be told apart from its mutants (0 * 1.01 = -0 = 0): those are
-equivalent mutants, listed and left out of the score.
+* against the derivative tests (``--tests``), caught when one fails;
+* with ``--by-interpretation``, once per interpretation, against that
+  interpretation's test of the mutated op alone
+  (``tests/test_interpretations.py::test_numpy_batch[tanh]``, ...), and the
+  score is reported per interpretation.
 
-Run it by hand (about three minutes on two cores)::
+The unmutated tests must pass first, or the score means nothing. A rule
+whose local derivative is 0 everywhere in the op's domain (``x**0``) cannot
+be told apart from its mutants (0 * 1.01 = -0 = 0): those are equivalent
+mutants, listed and left out of the score.
 
-    .venv/bin/python benchmarks/mutation_check.py            # all mutants
-    .venv/bin/python benchmarks/mutation_check.py --list     # just list them
+Run it by hand (minutes on two cores)::
+
+    .venv/bin/python benchmarks/mutation_check.py                      # all mutants
+    .venv/bin/python benchmarks/mutation_check.py --by-interpretation  # the score per interpretation
+    .venv/bin/python benchmarks/mutation_check.py --list               # just list them
     .venv/bin/python benchmarks/mutation_check.py --only 'tanh@0@scale' -v
-    .venv/bin/python benchmarks/mutation_check.py --only=-@1@negate  # '=' when it starts with -
+    .venv/bin/python benchmarks/mutation_check.py --only=-@1@negate    # '=' when it starts with -
 
 Exit status 0 when every mutant is caught.
 """
@@ -39,14 +48,22 @@ sys.path.insert(0, str(ROOT))
 
 DERIVATIVE_TESTS = [
     "tests/test_op_table.py",
+    "tests/test_interpretations.py",
     "tests/test_higher_order.py",
     "tests/test_engine.py",
     "tests/test_functional.py",
     "tests/test_custom.py",
     "tests/test_testing.py",
 ]
+INTERPRETATIONS = {  # interpretation: its test in tests/test_interpretations.py
+    "eager": "test_eager_backward",
+    "create_graph": "test_create_graph",
+    "forward mode": "test_forward_mode",
+    "compiled Python": "test_compiled_python",
+    "NumPy batch": "test_numpy_batch",
+}
 KINDS: dict[str, Callable[[Any], Any]] = {
-    "scale": lambda d: d * 1.01,  # works on floats and on Values (create_graph)
+    "scale": lambda d: d * 1.01,  # works on floats, Values and symbols
     "negate": lambda d: -d,
 }
 
@@ -67,10 +84,10 @@ class Mutant(NamedTuple):
 
 
 def table() -> list[Any]:
-    """The ops the derivative tests walk: the same list the op-table test uses."""
-    from tests.test_op_table import ALL_OPS
+    """The ops the derivative tests walk: the op table's, and the custom ops of the interpretation test."""
+    from tests.test_interpretations import OPS
 
-    return list(ALL_OPS)
+    return list(OPS)
 
 
 def _slots(op: Any) -> list[int | str]:
@@ -89,7 +106,7 @@ def _always_zero(op: Any, slot: int | str) -> bool:
     for t in (0.13, 0.37, 0.61, 0.89):
         point = [d.low + t * (d.high - d.low) for d in domains]
         try:
-            ds = op.derivative(op.forward(*point), *point)
+            ds = op.rule(op.forward(*point), *point)
         except (ArithmeticError, ValueError):
             continue
         ds = [ds] if op.arity == 1 else list(ds)
@@ -115,18 +132,18 @@ def apply_mutant(mutant: Mutant) -> None:
     if mutant.op not in ops:
         raise SystemExit(f"no op {mutant.op!r} in the table; choose from {sorted(ops)}")
     op = ops[mutant.op]
-    original, change, slot = op.derivative, KINDS[mutant.kind], mutant.slot
+    original, change, slot = op.rule, KINDS[mutant.kind], mutant.slot
 
     def mutated(out: Any, *inputs: Any) -> Any:
         ds = original(out, *inputs)
         if op.arity == 1:
-            return change(ds)
+            return change(ds[0] if isinstance(ds, (list, tuple)) else ds)
         ds = list(ds)
         for i in range(len(ds)) if slot == "all" else [slot]:
             ds[i] = change(ds[i])  # type: ignore[index]
         return ds
 
-    op.derivative = mutated
+    op.set_rule(mutated)  # the one rule: every interpretation is made from it
 
 
 class _NoHypothesisDatabase:
@@ -181,6 +198,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes at once")
     parser.add_argument("--tests", nargs="+", default=DERIVATIVE_TESTS, help="the derivative tests")
     parser.add_argument("-v", "--verbose", action="store_true", help="show the test that caught each mutant")
+    parser.add_argument(
+        "--by-interpretation", action="store_true", help="score each interpretation of the rules apart"
+    )
     parser.add_argument("--in-process", metavar="SPEC", help=argparse.SUPPRESS)
     args, rest = parser.parse_known_args(argv)
     if args.in_process is not None:
@@ -196,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{m.spec}  (equivalent: the derivative is 0 everywhere; not run)")
         return 0
 
+    if args.by_interpretation:
+        return by_interpretation(todo, equivalent, args.jobs, args.verbose)
     baseline = run(None, args.tests)
     if baseline.caught:  # a failing unmutated suite would "catch" every mutant
         print(f"the unmutated tests fail ({baseline.by}); fix them first", file=sys.stderr)
@@ -204,11 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         outcomes = list(pool.map(lambda m: run(m, args.tests), todo))
-    survivors = [o for o in outcomes if not o.caught]
-    for o in outcomes:
-        if args.verbose or not o.caught:
-            status = "caught  " if o.caught else "SURVIVED"
-            print(f"  {status} {o.mutant.spec:28} {o.seconds:5.1f} s  {o.by}")  # type: ignore[union-attr]
+    survivors = report(outcomes, args.verbose)
     for m in equivalent:
         print(f"  equivalent {m.spec} (derivative 0 everywhere; not counted)")
     caught = len(outcomes) - len(survivors)
@@ -219,6 +237,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     return 0 if not survivors else 1
 
+
+def report(outcomes: Sequence[Outcome], verbose: bool, label: str = "") -> list[Outcome]:
+    """Print the survivors (every outcome with ``verbose``); return the survivors."""
+    for o in outcomes:
+        if verbose or not o.caught:
+            status = "caught  " if o.caught else "SURVIVED"
+            print(f"  {status} {label}{o.mutant.spec:28} {o.seconds:5.1f} s  {o.by}")  # type: ignore[union-attr]
+    return [o for o in outcomes if not o.caught]
+
+
+def interpretation_test(interpretation: str, op: str) -> str:
+    return f"tests/test_interpretations.py::{INTERPRETATIONS[interpretation]}[{op}]"
+
+
+def by_interpretation(todo: list[Mutant], equivalent: list[Mutant], jobs: int, verbose: bool) -> int:
+    """Each mutant against each interpretation's test of its op; the score per interpretation."""
+    ops = sorted({m.op for m in todo})
+    baseline = run(None, [interpretation_test(i, op) for i in INTERPRETATIONS for op in ops])
+    if baseline.caught:
+        print(f"the unmutated tests fail ({baseline.by}); fix them first", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    work = [(i, m) for i in INTERPRETATIONS for m in todo]
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        outcomes = list(pool.map(lambda w: run(w[1], [interpretation_test(w[0], w[1].op)]), work))
+    survived = 0
+    for interpretation in INTERPRETATIONS:
+        mine = [o for (i, _), o in zip(work, outcomes) if i == interpretation]
+        lost = report(mine, verbose, f"{interpretation}: ")
+        survived += len(lost)
+        print(f"{interpretation:16} {len(mine) - len(lost)}/{len(mine)} mutants caught")
+    print(f"{len(equivalent)} equivalent mutants left out; {time.perf_counter() - start:.0f} s")
+    return 0 if not survived else 1
 
 if __name__ == "__main__":
     sys.exit(main())

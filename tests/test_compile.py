@@ -47,14 +47,20 @@ def test_random_expressions_unbatched(expr):
 @given(expr=expressions(2, max_steps=10), shift=st.floats(-1e-3, 1e-3))
 def test_random_expressions_batched(expr, shift):
     points = [expr.point, tuple(x + shift for x in expr.point), tuple(x - shift for x in expr.point)]
-    cf = al.compile(lambda a, b: expr(a, b), tuple(expr.point))
+    # Each input passes through a parameter (x + p, p = 0), so the parameters' per-sample
+    # gradients are the expression's input gradients: there is something to compare.
+    shifts = [Value(0.0), Value(0.0)]
+    cf = al.compile(lambda a, b: expr(a + shifts[0], b + shifts[1]), tuple(expr.point), params=shifts)
     result = cf.batch([p[0] for p in points], [p[1] for p in points], backend="numpy", per_sample=True)
+    assert np.shape(result.params) == (len(points), 2)
     for n, p in enumerate(points):
-        value, _ = eager(expr, p)
+        value, grads = eager(expr, p)
         assert close(float(result.outputs[n]), value, rel=1e-9, abs_=1e-9), str(expr)
+        assert all(close(float(a), b, rel=1e-9, abs_=1e-9) for a, b in zip(result.params[n], grads)), str(expr)
     # The same through the Python backend, sample by sample.
     py = cf.batch([p[0] for p in points], [p[1] for p in points], backend="python", per_sample=True)
     assert all(close(float(a), b, abs_=1e-9) for a, b in zip(result.outputs, py.outputs))
+    assert len(py.params) == len(points) and all(len(row) == 2 for row in py.params)
     for row_np, row_py in zip(result.params, py.params):
         assert all(close(float(a), b, rel=1e-9, abs_=1e-9) for a, b in zip(row_np, row_py))
 
@@ -354,7 +360,7 @@ def test_level_schedule_groups_a_whole_layer_into_one_step():
         model = MLP(2, [width, width, 1], seed=0)
         cf = al.compile(lambda x, t: (1 - t * model(x)).relu(), ([0.1, 0.2], 1.0))
         cf.batch([[0.1, 0.2]], [1.0], backend="numpy")
-        return len(cf.traces[0].batched.steps), len(cf.program.instructions)
+        return len(cf.traces[0].prepared("numpy").steps), len(cf.program.instructions)
 
     (narrow_steps, narrow_ops), (wide_steps, wide_ops) = steps(3), steps(24)
     assert wide_ops > narrow_ops
@@ -445,7 +451,7 @@ def test_parameter_only_terms_are_computed_once_per_batch_and_still_exact(per_sa
 
     cf = al.compile(loss_with_penalty, (X[0], y[0]), params=params)
     result = cf.batch(X, y, backend="numpy", per_sample=per_sample, accumulate=False)
-    shared = [s for s in cf.traces[0].batched.steps if s[3]]
+    shared = [s for s in cf.traces[0].prepared("numpy").steps if s[3]]
     assert len(shared) == 3  # the squares, their sum, its scaling: no input in them
     rows = result.params if per_sample else [result.params]
     samples = [[n] for n in range(len(X))] if per_sample else [list(range(len(X)))]

@@ -2,14 +2,22 @@
 
 A training step builds the same graph again and again: only the numbers
 change. ``compile(fn, example_inputs)`` runs ``fn`` once on ``Value``s,
-records that graph (:mod:`autograd_lite.trace`), and turns it into code:
+records that graph (:mod:`autograd_lite.compiler.trace`), and runs it on a
+backend (:mod:`autograd_lite.compiler.backend`):
 
-* straight-line Python, one line per node and one ``+=`` per edge
-  (:mod:`autograd_lite.codegen`), for one sample or a list of them; no
-  ``Value`` is created and NumPy is not needed;
-* with ``backend="numpy"``, a whole batch at once: every node of the same op
-  at the same depth of the graph is one NumPy call over all its nodes and
-  all the samples (:mod:`autograd_lite.batched`).
+* ``"python"``: straight-line Python, one line per node and one ``+=`` per
+  edge (:mod:`autograd_lite.compiler.python_backend`), for one sample or a
+  list of them; no ``Value`` is created and NumPy is not needed. Single
+  samples always run here;
+* ``"numpy"``: a whole batch at once: every node of the same op at the same
+  depth of the graph is one NumPy call over all its nodes and all the
+  samples (:mod:`autograd_lite.compiler.numpy_backend`).
+
+This module holds what every backend shares, written once: the traces and
+retracing, checking arguments, replaying the samples a backend could not do
+(guards that fail, values outside an op's domain) one by one, merging every
+trace's parameter gradients into the full parameter list, and adding them
+into ``.grad``.
 
 Replays read every parameter's current ``.data`` and add gradients into its
 ``.grad``, exactly as ``out.backward()`` would, so optimizers work unchanged.
@@ -41,9 +49,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from autograd_lite.codegen import generate
+from autograd_lite.compiler.backend import Backend, get_backend
+from autograd_lite.compiler.python_backend import PythonProgram
+from autograd_lite.compiler.trace import Program, Signature, TraceError, trace
 from autograd_lite.engine import Value
-from autograd_lite.trace import Program, Structure, TraceError, flatten, trace
 
 __all__ = ["BatchResult", "CompiledFunction", "GuardError", "Gradients", "TraceError", "compile"]
 
@@ -80,48 +89,37 @@ class BatchResult:
     params: Any
 
 
-def _restructure(flat: Sequence[float], structure: Structure, start: int = 0) -> tuple[Any, int]:
-    if structure is None:
-        return flat[start], start + 1
-    items = []
-    for sub in structure:
-        item, start = _restructure(flat, sub, start)
-        items.append(item)
-    return items, start
+_PYTHON = get_backend("python")  # single samples and replays: its code raises each op's own error
 
 
 class _Trace:
-    """One traced program and its generated replay functions."""
+    """One traced program, and what each backend prepared from it (built on first use, then kept)."""
 
     def __init__(self, program: Program, seconds: float) -> None:
         self.program = program
-        self.seconds = seconds  # spent tracing and generating code for this trace
         self.params = program.params
-        started = time.perf_counter()
-        self.source, self.run = generate(program, backward=True)
-        self.seconds += time.perf_counter() - started
+        self.seconds = seconds  # spent tracing and preparing backends for this trace
+        self._prepared: dict[str, Any] = {}
+        self.python: PythonProgram = self.prepared(_PYTHON)
+        self.source = self.python.source
         self.columns: list[int] = []  # index of each of params in CompiledFunction.params
         self.in_order = False  # columns == 0, 1, 2, ...
-        self._forward: Callable[..., Any] | None = None
-        self._batched: Any = None
+
+    def prepared(self, backend: Backend | str) -> Any:
+        """The program as ``backend`` prepared it (a backend or its name)."""
+        if isinstance(backend, str):
+            backend = get_backend(backend)
+        prepared = self._prepared.get(backend.name)
+        if prepared is None:
+            started = time.perf_counter()
+            prepared = backend.prepare(self.program)
+            self.seconds += time.perf_counter() - started
+            self._prepared[backend.name] = prepared
+        return prepared
 
     @property
-    def forward(self) -> Callable[..., Any]:
-        if self._forward is None:
-            started = time.perf_counter()
-            self._forward = generate(self.program, backward=False)[1]
-            self.seconds += time.perf_counter() - started
-        return self._forward
-
-    @property
-    def batched(self) -> Any:
-        if self._batched is None:
-            from autograd_lite.batched import BatchedProgram
-
-            started = time.perf_counter()
-            self._batched = BatchedProgram(self.program)
-            self.seconds += time.perf_counter() - started
-        return self._batched
+    def total_seconds(self) -> float:
+        return self.seconds + sum(getattr(p, "lazy_seconds", 0.0) for p in self._prepared.values())
 
     def param_data(self) -> list[float]:
         return [p.data for p in self.params]
@@ -158,6 +156,7 @@ class CompiledFunction:
         first = self._add_trace(example_inputs)
         self.in_structure = first.program.in_structure
         self.out_structure = first.program.out_structure
+        self.signature = Signature(self.in_structure, self.out_structure)
 
     # -- tracing ------------------------------------------------------------
 
@@ -172,7 +171,7 @@ class CompiledFunction:
                 "compile: retracing gave a result of another shape; fn must always return the same shape"
             )
         self.traces.insert(0, new)
-        self._dropped_seconds += sum(t.seconds for t in self.traces[self.max_traces :])
+        self._dropped_seconds += sum(t.total_seconds for t in self.traces[self.max_traces :])
         del self.traces[self.max_traces :]
         for p in new.params:
             self._params.setdefault(p, len(self._params))
@@ -182,8 +181,8 @@ class CompiledFunction:
 
     @property
     def compile_seconds(self) -> float:
-        """Time spent tracing and generating code so far (the NumPy schedule is built on first use)."""
-        return self._dropped_seconds + sum(t.seconds for t in self.traces)
+        """Time spent tracing and generating code so far (a backend's preparation is made on first use)."""
+        return self._dropped_seconds + sum(t.total_seconds for t in self.traces)
 
     @property
     def params(self) -> list[Value]:
@@ -197,53 +196,40 @@ class CompiledFunction:
 
     @property
     def program(self) -> Program:
-        """The newest traced :class:`~autograd_lite.trace.Program`."""
+        """The newest traced :class:`~autograd_lite.compiler.trace.Program`."""
         return self.traces[0].program
 
-    # -- arguments ------------------------------------------------------------
-
-    def _flat(self, args: Sequence[Any], where: str = "") -> tuple[float, ...]:
-        if len(args) != len(self.in_structure):
-            raise TypeError(
-                f"compiled function{where} takes {len(self.in_structure)} argument(s), got {len(args)}"
-            )
-        flat: list[float] = []
-        for i, (arg, s) in enumerate(zip(args, self.in_structure)):
-            flatten(arg, s, flat, f"compiled function{where}: argument {i}")
-        return tuple(flat)
-
-    def _seed(self, grad_outputs: Any) -> tuple[float, ...]:
-        n = len(self.program.outputs)
-        if grad_outputs is None:
-            return (1.0,) * n
-        if isinstance(grad_outputs, (int, float)):
-            return (float(grad_outputs),) * n
-        flat: list[float] = []
-        flatten(grad_outputs, self.out_structure, flat, "grad_outputs")
-        return tuple(flat)
-
-    def _result(self, flat_outputs: Sequence[float]) -> Any:
-        return _restructure(flat_outputs, self.out_structure)[0]
-
-    # -- one sample -----------------------------------------------------------
+    # -- one sample: the python backend, every trace in turn, retracing if none applies ------
 
     def _run_one(self, sample: tuple[float, ...], seed: tuple[float, ...]) -> tuple[_Trace, Any, Any, Any]:
-        """Run the first trace whose guards hold for ``sample``; retrace if none does."""
+        """Run the first trace whose guards hold for ``sample``; retrace if none does.
+
+        Returns the trace, the flat outputs, its parameters' gradients and the
+        flat input gradients. A sample outside an op's domain raises the op's
+        own error, as ``backward()`` does.
+        """
         for t in self.traces:
-            outs, pgrads, igrads, failed = t.run([sample], t.param_data(), [seed])
-            if not failed:
-                return t, outs[0], pgrads, igrads[0]
+            got = t.python.one(sample, t.param_data(), seed)
+            if got is not None:
+                return (t, *got)
         if self.on_guard_failure == "raise":
             raise GuardError(
                 "compiled function: a comparison made while tracing gives another answer for these inputs "
                 f"{list(sample)!r}; the traced program does not apply (use on_guard_failure='retrace')"
             )
-        args = _restructure(sample, self.in_structure)[0]
-        t = self._add_trace(args)
-        outs, pgrads, igrads, failed = t.run([sample], t.param_data(), [seed])
-        if failed:  # the function's control flow is not a function of its inputs
+        t = self._add_trace(self.signature.arguments(sample))
+        got = t.python.one(sample, t.param_data(), seed)
+        if got is None:  # the function's control flow is not a function of its inputs
             raise GuardError("compiled function: a fresh trace fails its own guards; fn is not deterministic")
-        return t, outs[0], pgrads, igrads[0]
+        return (t, *got)
+
+    def _forward_one(self, sample: tuple[float, ...]) -> Any:
+        """One sample's flat outputs, forward only where a trace applies."""
+        for t in self.traces:
+            outs = t.python.forward_one(sample, t.param_data())
+            if outs is not None:
+                return outs
+        return self._run_one(sample, self.signature.seed(None))[1]
 
     def __call__(self, *args: Any, grad_outputs: Any = None) -> Any:
         """``fn(*args)`` as floats; gradients added into every parameter's ``.grad``.
@@ -251,48 +237,26 @@ class CompiledFunction:
         Like ``out = fn(*args); out.backward()``: each output is seeded with
         ``grad_outputs`` (default 1.0 for each output).
         """
-        t, outs, pgrads, _ = self._run_one(self._flat(args), self._seed(grad_outputs))
+        sig = self.signature
+        t, outs, pgrads, _ = self._run_one(sig.flat(args), sig.seed(grad_outputs))
         for p, g in zip(t.params, pgrads):
             p.grad += g
-        return self._result(outs)
+        return sig.result(outs)
 
     def grad(self, *args: Any, grad_outputs: Any = None) -> Gradients:
         """Outputs and gradients of ``fn(*args)``, without touching any ``.grad``."""
-        t, outs, pgrads, igrads = self._run_one(self._flat(args), self._seed(grad_outputs))
+        sig = self.signature
+        t, outs, pgrads, igrads = self._run_one(sig.flat(args), sig.seed(grad_outputs))
         params = [0.0] * len(self._params)
         for i, g in zip(t.columns, pgrads):
             params[i] = g
-        inputs = _restructure(igrads, self.in_structure)[0]
-        return Gradients(self._result(outs), params, tuple(inputs))
+        return Gradients(sig.result(outs), params, tuple(sig.arguments(igrads)))
 
     def forward(self, *args: Any) -> Any:
         """``fn(*args)`` as floats: the forward pass only, no gradients."""
-        sample = self._flat(args)
-        for t in self.traces:
-            outs, failed = t.forward([sample], t.param_data())
-            if not failed:
-                return self._result(outs[0])
-        return self._result(self._run_one(sample, self._seed(None))[1])
+        return self.signature.result(self._forward_one(self.signature.flat(args)))
 
-    # -- a batch ----------------------------------------------------------------
-
-    def _samples(self, batched_args: Sequence[Any]) -> list[tuple[float, ...]]:
-        if len(batched_args) != len(self.in_structure):
-            raise TypeError(
-                f"compiled function takes {len(self.in_structure)} batched argument(s), "
-                f"got {len(batched_args)}"
-            )
-        sizes = {len(a) for a in batched_args}
-        if len(sizes) > 1:
-            raise ValueError(f"compiled function: batched arguments have different lengths {sorted(sizes)}")
-        return [self._flat(sample, f" (sample {n})") for n, sample in enumerate(zip(*batched_args))]
-
-    def _seeds(self, grad_outputs: Any, n: int) -> list[tuple[float, ...]]:
-        if grad_outputs is None or isinstance(grad_outputs, (int, float)):
-            return [self._seed(grad_outputs)] * n
-        if len(grad_outputs) != n:
-            raise ValueError(f"grad_outputs: expected one per sample ({n}), got {len(grad_outputs)}")
-        return [self._seed(g) for g in grad_outputs]
+    # -- a batch: any backend; what it could not do is replayed here, one sample at a time ---
 
     def forward_batch(self, *batched_args: Any, backend: str = "python") -> Any:
         """``fn`` on every sample of a batch, forward only: a list of results, or an array with NumPy.
@@ -300,19 +264,15 @@ class CompiledFunction:
         With ``backend="numpy"`` the array has one row per sample: ``(batch,)``
         for a function returning one ``Value``, ``(batch, outputs)`` otherwise.
         """
-        if backend == "numpy":
-            from autograd_lite.batched import forward_batch
-
-            return forward_batch(self, batched_args)
-        if backend != "python":
-            raise ValueError(f"forward_batch: backend must be 'python' or 'numpy', got {backend!r}")
-        samples = self._samples(batched_args)
+        b = get_backend(backend, "forward_batch")
+        batch = b.inputs(batched_args, self.signature)
         t = self.traces[0]
-        outs, failed = t.forward(samples, t.param_data())
-        results = [self._result(o) for o in outs]
-        for n in failed:
-            results.insert(n, self.forward(*_restructure(samples[n], self.in_structure)[0]))
-        return results
+        run = b.forward(t.prepared(b), batch, t.param_data())
+        outputs = run.outputs
+        # Guards that failed: other traces, or a new one. Outside a domain: the op's own error.
+        for n in sorted(run.failed + run.invalid):
+            outputs[n] = self._forward_one(b.sample(batch, n))
+        return b.results(outputs, self.signature)
 
     def batch(
         self,
@@ -334,40 +294,37 @@ class CompiledFunction:
         ``backend="python"`` runs the generated code sample after sample;
         ``"numpy"`` runs the whole batch at once, level by level.
         """
-        if backend == "numpy":
-            from autograd_lite.batched import run_batch
-
-            return run_batch(self, batched_args, grad_outputs, per_sample, accumulate)
-        if backend != "python":
-            raise ValueError(f"batch: backend must be 'python' or 'numpy', got {backend!r}")
-        samples = self._samples(batched_args)
-        seeds = self._seeds(grad_outputs, len(samples))
-        if per_sample:
-            results, per = [], []
-            for s, seed in zip(samples, seeds):
-                t, outs, pgrads, _ = self._run_one(s, seed)
-                row = [0.0] * len(self._params)
-                for i, g in zip(t.columns, pgrads):
-                    row[i] = g
-                per.append(row)
-                results.append(self._result(outs))
-            width = len(self._params)  # a retrace may have met new parameters
-            return BatchResult(results, [row + [0.0] * (width - len(row)) for row in per])
+        b = get_backend(backend, "batch")
+        batch = b.inputs(batched_args, self.signature)
+        seeds = b.seeds(grad_outputs, b.size(batch), self.signature)
         t = self.traces[0]
-        outs, pgrads, _, failed = t.run(samples, t.param_data(), seeds)
-        totals = dict(zip(t.params, pgrads))
-        outputs: list[Any] = [self._result(o) for o in outs]
-        for n in failed:  # guards did not hold: other traces, or a new one
-            other, o, g, _ = self._run_one(samples[n], seeds[n])
-            for p, gp in zip(other.params, g):
-                totals[p] = totals.get(p, 0.0) + gp
-            outputs.insert(n, self._result(o))
+        run = b.run(t.prepared(b), batch, t.param_data(), seeds, per_sample)
+
+        if run.invalid:  # replayed alone, the sample raises the op's own error; nothing is added
+            n = run.invalid[0]
+            self._run_one(b.sample(batch, n), b.seed(seeds, n))
+            raise ValueError(f"batch: sample {n} is outside an op's domain")
+
+        outputs = run.outputs
+        replayed = []  # guards did not hold: other traces, or a new one (which may meet new parameters)
+        for n in run.failed:
+            other, outs, pgrads, _ = self._run_one(b.sample(batch, n), b.seed(seeds, n))
+            outputs[n] = outs
+            replayed.append((n, other, pgrads))
+
+        # Every trace's gradients into the full parameter list.
         params = self.params
-        summed = [totals.get(p, 0.0) for p in params]
-        if accumulate:
-            for p, g in zip(params, summed):
+        in_order = t.in_order and len(t.columns) == len(params)
+        full = b.place(run.params, None if in_order else t.columns, len(params), per_sample)
+        index = self._params
+        for n, other, pgrads in replayed:
+            row = full[n] if per_sample else full
+            for p, g in zip(other.params, pgrads):
+                row[index[p]] += g
+        if accumulate and not per_sample:
+            for p, g in zip(params, full.tolist() if hasattr(full, "tolist") else full):
                 p.grad += g
-        return BatchResult(outputs, summed)
+        return BatchResult(b.results(outputs, self.signature), full)
 
     def __repr__(self) -> str:
         p = self.program

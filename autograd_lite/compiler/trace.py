@@ -9,9 +9,11 @@ while every guard gives the same answer again. Values cut from the graph
 while tracing (``detach()``, ``no_grad()``) are recomputed on replay but pass
 no gradient back.
 
-Nothing here knows how a program is run: see :mod:`autograd_lite.codegen`
-(straight-line Python) and :mod:`autograd_lite.batched` (NumPy, a whole
-batch at once).
+Nothing here knows how a program is run: see :mod:`autograd_lite.compiler.backend`
+(the interface) and its backends, :mod:`~autograd_lite.compiler.python_backend`
+(straight-line Python) and :mod:`~autograd_lite.compiler.numpy_backend` (NumPy,
+a whole batch at once). :class:`Signature` checks and flattens the arguments
+of a replay and puts its flat results back into their structure.
 """
 
 from __future__ import annotations
@@ -23,7 +25,18 @@ from typing import Any, NamedTuple, Union
 
 from autograd_lite.engine import _TRACER, Value, _Constant, _Detached, _is_real
 
-__all__ = ["Guard", "Instruction", "Program", "Structure", "TraceError", "flatten", "trace"]
+__all__ = [
+    "Guard",
+    "Instruction",
+    "Program",
+    "Signature",
+    "Structure",
+    "TraceError",
+    "flatten",
+    "leaf_count",
+    "restructure",
+    "trace",
+]
 
 Structure = Union[None, tuple["Structure", ...]]
 """The shape of one argument or result: ``None`` for a number, a tuple of
@@ -130,6 +143,87 @@ def flatten(arg: Any, structure: Structure, out: list[float], where: str) -> Non
         raise TypeError(f"{where}: expected a sequence of {len(structure)}, got {n} items")
     for i, (item, sub) in enumerate(zip(arg, structure)):
         flatten(item, sub, out, f"{where}[{i}]")
+
+
+def leaf_count(structure: Structure) -> int:
+    """How many numbers an argument or result of this structure holds."""
+    return 1 if structure is None else sum(leaf_count(s) for s in structure)
+
+
+def restructure(flat: Sequence[float], structure: Structure, start: int = 0) -> tuple[Any, int]:
+    """The numbers ``flat[start:]`` put back into ``structure``, and the index after the last one used."""
+    if structure is None:
+        return flat[start], start + 1
+    items = []
+    for sub in structure:
+        item, start = restructure(flat, sub, start)
+        items.append(item)
+    return items, start
+
+
+class Signature:
+    """What a compiled function takes and returns: flattening, checks and restructuring, for every backend.
+
+    ``in_structure`` has one :data:`Structure` per argument, ``out_structure``
+    is the result's; ``n_inputs`` and ``n_outputs`` count their numbers.
+    """
+
+    __slots__ = ("in_structure", "n_inputs", "n_outputs", "out_structure")
+
+    def __init__(self, in_structure: tuple[Structure, ...], out_structure: Structure) -> None:
+        self.in_structure = in_structure
+        self.out_structure = out_structure
+        self.n_inputs = leaf_count(in_structure)
+        self.n_outputs = leaf_count(out_structure)
+
+    def flat(self, args: Sequence[Any], where: str = "") -> tuple[float, ...]:
+        """One call's arguments as a flat tuple of floats, checked against the structure."""
+        if len(args) != len(self.in_structure):
+            raise TypeError(
+                f"compiled function{where} takes {len(self.in_structure)} argument(s), got {len(args)}"
+            )
+        flat: list[float] = []
+        for i, (arg, s) in enumerate(zip(args, self.in_structure)):
+            flatten(arg, s, flat, f"compiled function{where}: argument {i}")
+        return tuple(flat)
+
+    def samples(self, batched_args: Sequence[Any]) -> list[tuple[float, ...]]:
+        """A batch (one sequence per argument, with a leading batch axis) as flat samples, each checked."""
+        if len(batched_args) != len(self.in_structure):
+            raise TypeError(
+                f"compiled function takes {len(self.in_structure)} batched argument(s), "
+                f"got {len(batched_args)}"
+            )
+        sizes = {len(a) for a in batched_args}
+        if len(sizes) > 1:
+            raise ValueError(f"compiled function: batched arguments have different lengths {sorted(sizes)}")
+        return [self.flat(sample, f" (sample {n})") for n, sample in enumerate(zip(*batched_args))]
+
+    def seed(self, grad_outputs: Any) -> tuple[float, ...]:
+        """One sample's output gradients: 1.0 each by default, one number for all, or as the results."""
+        if grad_outputs is None:
+            return (1.0,) * self.n_outputs
+        if isinstance(grad_outputs, (int, float)):
+            return (float(grad_outputs),) * self.n_outputs
+        flat: list[float] = []
+        flatten(grad_outputs, self.out_structure, flat, "grad_outputs")
+        return tuple(flat)
+
+    def seeds(self, grad_outputs: Any, n: int) -> list[tuple[float, ...]]:
+        """Output gradients for ``n`` samples: one seed for all, or one per sample."""
+        if grad_outputs is None or isinstance(grad_outputs, (int, float)):
+            return [self.seed(grad_outputs)] * n
+        if len(grad_outputs) != n:
+            raise ValueError(f"grad_outputs: expected one per sample ({n}), got {len(grad_outputs)}")
+        return [self.seed(g) for g in grad_outputs]
+
+    def result(self, flat_outputs: Sequence[float]) -> Any:
+        """One sample's flat outputs in the result's structure (a float for a single ``Value``)."""
+        return restructure(flat_outputs, self.out_structure)[0]
+
+    def arguments(self, sample: Sequence[float]) -> list[Any]:
+        """One flat sample back as the function's arguments (to trace it)."""
+        return restructure(sample, self.in_structure)[0]  # type: ignore[no-any-return]
 
 
 def _build(structure: Structure, leaves: list[Value], labels: str) -> Any:

@@ -1,4 +1,4 @@
-"""A traced program over a whole batch at once, with NumPy, level by level.
+"""The ``numpy`` backend: a traced program over a whole batch at once, level by level.
 
 Every node of the program gets a row of a ``(nodes, batch)`` array ``V``
 (and a row of the gradient array ``G``). Nodes are scheduled by *level*
@@ -13,27 +13,29 @@ the same for every node is a dense layer: a matrix product forward
 (``W @ X``) and two backward (``W.T @ G`` for the inputs, ``G @ X.T`` for the
 weights, already summed over the batch).
 
-Errors: comparisons (guards) are checked per sample; samples whose guards
-fail are replayed one by one through the traced functions (retracing as
-needed). A sample outside an op's domain (``log`` of a negative number, ...)
-is replayed alone too, so it raises exactly the error ``backward()`` would.
+Errors: comparisons (guards) are checked per sample, and so are the ops'
+domains (``log`` of a negative number, ...). This backend only reports such
+samples (``failed``, ``invalid``): the core replays them one by one through
+the traces, retracing as needed, so that an invalid sample raises exactly the
+error ``backward()`` would (see :mod:`~autograd_lite.compiler.backend`).
+
+A batch is a ``(batch, n_inputs)`` float array, seeds a ``(n_outputs, batch)``
+array; outputs come back as an array with one row per sample.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from autograd_lite import ops
-from autograd_lite.trace import Program, Structure
+from autograd_lite.compiler.backend import Backend, BatchRun
+from autograd_lite.compiler.trace import Program, Signature, leaf_count
 
-if TYPE_CHECKING:
-    from autograd_lite.compiler import BatchResult, CompiledFunction
-
-__all__ = ["BatchedProgram", "run_batch"]
+__all__ = ["BatchedProgram", "NumpyBackend"]
 
 Array = Any  # np.ndarray; kept loose so the module reads without NumPy's stubs
 
@@ -75,96 +77,44 @@ class _Scatter:
             G[self.rows] += np.add.reduceat(C[self.order], self.starts, axis=0)
 
 
-# ----------------------------------------------------------------------------
-# Elementwise ops on whole arrays: forward, local derivatives (given the output
-# and the inputs), and the samples outside the domain. Side by side, as in the
-# op table.
+# ============================================================================
+# Kernels: each op's forward and local derivatives on whole arrays, made from
+# the op's own forward and rule (Op.forward_on_arrays, Op.interpretation).
+# dot and sum also have structural fast paths (matrix products, broadcast
+# sums); those are used only while the op's rule is exactly the one they
+# implement, so a changed rule is always what runs.
 
 
-def _sigmoid(x: Array) -> Array:
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+def _rule_is(op: Any, expected: dict[int, list[tuple[Any, ...]]]) -> bool:
+    """Whether the op's rule, on symbols, gives exactly ``expected[n]`` for ``n`` inputs."""
+    for n, keys in expected.items():
+        trees = op.symbolic_rule(n)
+        if trees is None or [t.key for t in trees] != keys:
+            return False
+    return True
 
 
-_Kernel = tuple[Callable[..., Array], Callable[..., list[Array]], Callable[..., Array] | None]
-
-_KERNELS: dict[Any, _Kernel] = {
-    ops.ADD: (np.add, lambda o, a, b: [1.0, 1.0], None),
-    ops.SUB: (np.subtract, lambda o, a, b: [1.0, -1.0], None),
-    ops.MUL: (np.multiply, lambda o, a, b: [b, a], None),
-    ops.DIV: (np.divide, lambda o, a, b: [1.0 / b, -o / b], lambda a, b: b == 0),
-    ops.NEG: (np.negative, lambda o, a: [-1.0], None),
-    ops.ABS: (np.abs, lambda o, a: [np.sign(a)], None),
-    ops.RELU: (lambda a: np.maximum(a, 0.0), lambda o, a: [a > 0], None),
-    ops.TANH: (np.tanh, lambda o, a: [1.0 - o * o], None),
-    ops.SIGMOID: (_sigmoid, lambda o, a: [o * (1.0 - o)], None),
-    ops.SOFTPLUS: (
-        lambda a: np.maximum(a, 0.0) + np.log1p(np.exp(-np.abs(a))),
-        lambda o, a: [_sigmoid(a)],
-        None,
-    ),
-    ops.EXP: (np.exp, lambda o, a: [o], lambda a: a > 709.782712893384),
-    ops.LOG: (np.log, lambda o, a: [1.0 / a], lambda a: a <= 0),
-    ops.SQRT: (
-        np.sqrt,
-        lambda o, a: [np.where(o > 0, 0.5 / np.where(o > 0, o, 1.0), np.inf)],
-        lambda a: a < 0,
-    ),
-    ops.SIN: (np.sin, lambda o, a: [np.cos(a)], None),
-    ops.COS: (np.cos, lambda o, a: [-np.sin(a)], None),
-    ops.POW: (
-        np.power,
-        lambda o, a, b: [
-            np.where(a > 0, b * np.power(a, b - 1), np.where(b < 1, np.inf, b * np.power(a, b - 1))),
-            np.where(a > 0, o * np.log(np.where(a > 0, a, 1.0)), 0.0),
-        ],
-        lambda a, b: (a < 0) | ((a == 0) & (b <= 0)),
-    ),
-}
+def _var(i: int) -> tuple[Any, ...]:
+    return ("var", f"x{i}")
 
 
-def _family_kernel(op: Any) -> _Kernel | None:
-    """Kernels for the parametrised ops: ``x ** k`` and ``leaky_relu(slope)``."""
-    if op.startswith("**"):
-        k = float(op[2:])
-        integer = k.is_integer()
-
-        def power_derivative(o: Array, a: Array) -> list[Array]:
-            if k >= 1:
-                return [k * np.power(a, k - 1)]
-            safe = np.where(a == 0, 1.0, a)
-            return [np.where(a == 0, 0.0 if k == 0 else np.inf, k * np.power(safe, k - 1))]
-
-        def power_domain(a: Array) -> Array:
-            bad = (a == 0) if k < 0 else np.zeros(a.shape, dtype=bool)
-            return bad if integer else bad | (a < 0)
-
-        if k == 2:
-            return (np.square, lambda o, a: [2.0 * a], None)
-        return (lambda a: np.power(a, k), power_derivative, power_domain)
-    if op.startswith("LeakyReLU("):
-        slope = float(op[len("LeakyReLU(") : -1])
-        return (lambda a: np.where(a > 0, a, slope * a), lambda o, a: [np.where(a > 0, 1.0, slope)], None)
-    return None
+_DOT_RULE = {2: [_var(1), _var(0)], 3: [_var(1), _var(0), ("const", 1.0)]}  # d/dw = x, d/dx = w, d/db = 1
+_SUM_RULE = {2: [("const", 1.0), ("const", 1.0)]}  # d/dx_i = 1
 
 
-def _python_kernel(op: Any, arity: int) -> _Kernel:
-    """Any other op (a custom one): its own forward and derivative, sample by sample."""
-    forward = np.frompyfunc(lambda *xs: float(op.forward(*xs)), arity, 1)
-
-    def derivative(o: Array, *a: Array) -> list[Array]:
-        ds = [op.derivative(oo, *xs) for oo, xs in zip(o.ravel(), zip(*[x.ravel() for x in a]))]
-        cols = [ds] if len(a) == 1 else list(zip(*ds))
-        return [np.array(c, dtype=float).reshape(o.shape) for c in cols]
-
-    return (lambda *a: forward(*a).astype(float), derivative, None)
+def _kernel(op: Any, arity: int) -> tuple[Callable[..., Array], Callable[..., Sequence[Any]]]:
+    """The op's forward and its local derivatives on arrays (one per input)."""
+    derivative = op.interpretation("array", arity)
+    if op.arity == 1:
+        return op.forward_on_arrays(arity), lambda *a: (derivative(*a),)
+    return op.forward_on_arrays(arity), derivative
 
 
-# ----------------------------------------------------------------------------
+# ============================================================================
 
 
 class BatchedProgram:
-    """A :class:`~autograd_lite.trace.Program` scheduled level by level for NumPy."""
+    """A :class:`~autograd_lite.compiler.trace.Program` scheduled level by level for NumPy."""
 
     def __init__(self, program: Program) -> None:
         self.program = program
@@ -180,7 +130,7 @@ class BatchedProgram:
             key = (
                 level[ins.slot],
                 ins.op is None,
-                ins.op or "",
+                id(ins.op),  # by identity: two ops may show the same text
                 len(ins.children),
                 ins.grad,
                 shared[ins.slot],
@@ -191,7 +141,8 @@ class BatchedProgram:
         row = list(range(first_instr)) + [0] * (n - first_instr)
         next_row = first_instr
         ordered: list[tuple[Any, list[Any]]] = []
-        for key in sorted(groups, key=lambda k: (k[0], str(k[2]), k[3], k[1], k[4], k[5])):
+        op_of = {id(ins.op): ins.op for ins in program.instructions}
+        for key in sorted(groups, key=lambda k: (k[0], str(op_of[k[2]]), k[2], k[3], k[1], k[4], k[5])):
             members = sorted(groups[key], key=lambda ins: tuple(row[c] for c in ins.children))
             for ins in members:
                 row[ins.slot] = next_row
@@ -214,7 +165,8 @@ class BatchedProgram:
         self.steps = []
         for key, members in ordered:
             children = [[row[c] for c in ins.children] for ins in members]
-            forward_step, backward_step = self._step(key[:5], children, row[members[0].slot])
+            step_key = (key[0], key[1], members[0].op, *key[3:5])
+            forward_step, backward_step = self._step(step_key, children, row[members[0].slot])
             first = row[members[0].slot]
             self.steps.append((forward_step, backward_step, slice(first, first + len(members)), key[5]))
 
@@ -232,9 +184,9 @@ class BatchedProgram:
                 V[out] = V[src]
 
             return copy_forward, None
-        if op == ops.DOT:
+        if op is ops.DOT and _rule_is(op, _DOT_RULE):
             return self._dot_step(idx, out, grad)
-        if op == ops.SUM:
+        if op is ops.SUM and _rule_is(op, _SUM_RULE):
             cols = [_rows(idx[:, j]) for j in range(arity)]
             scatter = _Scatter(idx.ravel(), self.tracked)
 
@@ -253,23 +205,23 @@ class BatchedProgram:
 
             return sum_forward, sum_backward if grad else None
 
-        kernel = _KERNELS.get(op) or _family_kernel(op) or _python_kernel(op, arity)
-        forward, derivative, domain = kernel
+        forward, derivative = _kernel(op, arity)
+        partial = not op.total  # may leave its domain: a non-finite result marks the sample
         cols = [_rows(idx[:, j]) for j in range(arity)]
         scatters = [_Scatter(idx[:, j], self.tracked) for j in range(arity)]
 
         def forward_step(V: Array, invalid: Array) -> None:
-            args = [V[c] for c in cols]
-            if domain is not None:
-                invalid |= domain(*args).any(axis=0)
-            V[out] = forward(*args)
+            result = forward(*[V[c] for c in cols])
+            if partial:
+                invalid |= ~np.isfinite(result).all(axis=0)
+            V[out] = result
 
         def backward_step(V: Array, G: Array, GP: Array, per_sample: bool) -> None:
             g = G[out]
             locals_ = derivative(V[out], *[V[c] for c in cols])
             for scatter, d in zip(scatters, locals_):
                 if not scatter.empty:
-                    scatter.add(G, g * d if not (isinstance(d, float) and d == 1.0) else g)
+                    scatter.add(G, g if isinstance(d, (int, float)) and d == 1 else g * d)
 
         return forward_step, backward_step if grad else None
 
@@ -380,117 +332,112 @@ class BatchedProgram:
         return G[self.param_rows].sum(axis=1) + GP
 
 
-def _leaf_count(structure: Structure) -> int:
-    return 1 if structure is None else sum(_leaf_count(s) for s in structure)
-
-
-def _as_matrix(cf: CompiledFunction, batched_args: Sequence[Any]) -> Array:
+def _as_matrix(batched_args: Sequence[Any], signature: Signature) -> Array:
     """The batch as a ``(batch, n_inputs)`` float array."""
-    if len(batched_args) != len(cf.in_structure):
+    if len(batched_args) != len(signature.in_structure):
         raise TypeError(
-            f"compiled function takes {len(cf.in_structure)} batched argument(s), got {len(batched_args)}"
+            f"compiled function takes {len(signature.in_structure)} batched argument(s), "
+            f"got {len(batched_args)}"
         )
     columns = []
     try:
-        for i, (arg, s) in enumerate(zip(batched_args, cf.in_structure)):
+        for i, (arg, s) in enumerate(zip(batched_args, signature.in_structure)):
             a = np.asarray(arg, dtype=float)
             if a.ndim == 0:
                 raise ValueError
             columns.append(a.reshape(len(a), -1))
-            if columns[-1].shape[1] != _leaf_count(s):
+            if columns[-1].shape[1] != leaf_count(s):
                 raise TypeError(
                     f"batched argument {i}: each sample has {columns[-1].shape[1]} number(s), "
-                    f"expected {_leaf_count(s)}"
+                    f"expected {leaf_count(s)}"
                 )
         if len({c.shape[0] for c in columns}) > 1:
             raise ValueError(
                 f"batched arguments have different lengths {sorted({c.shape[0] for c in columns})}"
             )
     except ValueError:  # ragged or mismatched: check each sample, with a message naming it
-        return np.asarray(cf._samples(batched_args), dtype=float).reshape(-1, cf.program.n_inputs)
+        return np.asarray(signature.samples(batched_args), dtype=float).reshape(-1, signature.n_inputs)
     if not columns:
         raise TypeError("batch: a function without inputs has nothing to batch over; call it instead")
     return np.concatenate(columns, axis=1) if len(columns) > 1 else columns[0]
 
 
-def forward_batch(cf: CompiledFunction, batched_args: Sequence[Any]) -> Array:
-    """:meth:`CompiledFunction.forward_batch` with ``backend="numpy"``."""
-    X = _as_matrix(cf, batched_args)
-    trace = cf.traces[0]
-    program = trace.batched
-    V, failed, invalid = program.forward(X, np.asarray(trace.param_data(), dtype=float))
-    outputs = V[program.output_rows].T
-    for n in np.flatnonzero(failed | invalid):  # replayed alone: other traces, or the op's own error
-        outputs[n] = cf._run_one(tuple(X[n].tolist()), (0.0,) * outputs.shape[1])[1]
-    return outputs[:, 0] if cf.out_structure is None else outputs
+class NumpyBackend(Backend):
+    """Every node of the same op at the same level, over the whole batch, in one NumPy call."""
 
+    name = "numpy"
 
-def run_batch(
-    cf: CompiledFunction, batched_args: Sequence[Any], grad_outputs: Any, per_sample: bool, accumulate: bool
-) -> BatchResult:
-    """:meth:`CompiledFunction.batch` with ``backend="numpy"``."""
-    from autograd_lite.compiler import BatchResult
+    def prepare(self, program: Program) -> BatchedProgram:
+        return BatchedProgram(program)
 
-    X = _as_matrix(cf, batched_args)
-    B = X.shape[0]
-    trace = cf.traces[0]
-    program = trace.batched
-    n_out = len(trace.program.outputs)
-    if grad_outputs is None:
-        seeds = np.ones((n_out, B))
-    else:
+    # -- data: arrays ---------------------------------------------------------------
+
+    def inputs(self, batched_args: Sequence[Any], signature: Signature) -> Array:
+        return _as_matrix(batched_args, signature)
+
+    def seeds(self, grad_outputs: Any, size: int, signature: Signature) -> Array:
+        n_out = signature.n_outputs
+        if grad_outputs is None:
+            return np.ones((n_out, size))
         g = np.asarray(grad_outputs, dtype=float)
         if g.ndim == 0:
-            seeds = np.full((n_out, B), float(g))
-        elif g.shape[0] != B:
-            raise ValueError(f"grad_outputs: expected one per sample ({B}), got {g.shape[0]}")
+            return np.full((n_out, size), float(g))
+        if g.shape[0] != size:
+            raise ValueError(f"grad_outputs: expected one per sample ({size}), got {g.shape[0]}")
+        return np.broadcast_to(g.reshape(size, -1), (size, n_out)).T.copy()
+
+    def size(self, batch: Array) -> int:
+        return int(batch.shape[0])
+
+    def sample(self, batch: Array, n: int) -> tuple[float, ...]:
+        return tuple(batch[n].tolist())
+
+    def seed(self, seeds: Array, n: int) -> tuple[float, ...]:
+        return tuple(seeds[:, n].tolist())
+
+    def place(self, grads: Array, columns: Sequence[int] | None, width: int, per_sample: bool) -> Array:
+        if columns is None:  # the common case: every parameter, in order
+            return np.ascontiguousarray(grads) if per_sample else grads
+        cols = np.asarray(columns, dtype=np.intp)
+        if per_sample:
+            full = np.zeros((grads.shape[0], width))
+            full[:, cols] = grads
         else:
-            seeds = np.broadcast_to(g.reshape(B, -1), (B, n_out)).T.copy()
+            full = np.zeros(width)
+            full[cols] = grads
+        return full
 
-    V, failed, invalid = program.forward(X, np.asarray(trace.param_data(), dtype=float))
-    if (invalid & ~failed).any():  # replay that sample alone: it raises the op's own error
-        n = int(np.flatnonzero(invalid & ~failed)[0])
-        cf._run_one(tuple(X[n].tolist()), tuple(seeds[:, n].tolist()))
-        raise ValueError(f"batch: sample {n} is outside an op's domain")
-    if failed.any():
+    def results(self, rows: Array, signature: Signature) -> Array:
+        return rows[:, 0] if signature.out_structure is None else rows
+
+    # -- running --------------------------------------------------------------------
+
+    def run(
+        self, prepared: BatchedProgram, batch: Array, params: Sequence[float], seeds: Array, per_sample: bool
+    ) -> BatchRun:
+        X, B = batch, batch.shape[0]
+        p = np.asarray(params, dtype=float)
+        V, failed, invalid = prepared.forward(X, p)
+        # Outside an op's domain here (a non-finite result): the core replays the sample alone,
+        # which raises the op's own error where backward() would, or gives backward()'s numbers.
+        failed |= invalid
+        if not failed.any():
+            grads = prepared.backward(V, seeds, per_sample)
+            return BatchRun(V[prepared.output_rows].T, grads, [], [])
+        # Only the samples whose guards hold, again: the others' numbers must not reach any sum.
         ok = np.flatnonzero(~failed)
-        V, _, _ = program.forward(X[ok], np.asarray(trace.param_data(), dtype=float))
-        seeds_ok = seeds[:, ok]
-    else:
-        ok, seeds_ok = None, seeds
-    grads = program.backward(V, seeds_ok, per_sample)
-    outputs = V[program.output_rows].T  # (samples, n_out)
+        V, _, _ = prepared.forward(X[ok], p)
+        grads = prepared.backward(V, seeds[:, ok], per_sample)
+        outputs = np.empty((B, len(prepared.program.outputs)))
+        outputs[ok] = V[prepared.output_rows].T
+        if per_sample:
+            rows = np.zeros((B, grads.shape[1]))
+            rows[ok] = grads
+            grads = rows
+        return BatchRun(outputs, grads, np.flatnonzero(failed).tolist(), [])
 
-    replayed = []  # samples whose guards failed, one by one (may retrace: new params)
-    if ok is not None:
-        all_outputs = np.empty((B, n_out))
-        all_outputs[ok] = outputs
-        for bad in np.flatnonzero(failed).tolist():
-            other, outs, pgrads, _ = cf._run_one(tuple(X[bad].tolist()), tuple(seeds[:, bad].tolist()))
-            all_outputs[bad] = outs
-            replayed.append((bad, other.params, pgrads))
-        outputs = all_outputs
-
-    params = cf.params
-    index = cf._params
-    cols = np.asarray(trace.columns, dtype=np.intp)
-    if not replayed and not per_sample and len(cols) == len(params) and trace.in_order:
-        full = grads  # the common case: this trace has every parameter, in order
-    elif per_sample:
-        full = np.zeros((B, len(params)))
-        full[np.ix_(ok if ok is not None else np.arange(B), cols)] = grads
-    else:
-        full = np.zeros(len(params))
-        full[cols] = grads
-    for n, other_params, pgrads in replayed:
-        for p, gp in zip(other_params, pgrads):
-            if per_sample:
-                full[n, index[p]] += gp
-            else:
-                full[index[p]] += gp
-    if accumulate and not per_sample:
-        for p, g in zip(params, full.tolist()):
-            p.grad += g
-    if cf.out_structure is None:
-        outputs = outputs[:, 0]
-    return BatchResult(outputs, full)
+    def forward(self, prepared: BatchedProgram, batch: Array, params: Sequence[float]) -> BatchRun:
+        V, failed, invalid = prepared.forward(batch, np.asarray(params, dtype=float))
+        invalid &= ~failed
+        outputs = V[prepared.output_rows].T
+        return BatchRun(outputs, None, np.flatnonzero(failed).tolist(), np.flatnonzero(invalid).tolist())

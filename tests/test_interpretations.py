@@ -1,0 +1,193 @@
+"""Every op of the table through every interpretation of its one rule.
+
+Eager ``backward()``, ``grad(..., create_graph=True)`` (first and second
+derivatives), forward mode (``jvp``), compiled Python and the NumPy batch:
+each is checked against central finite differences and against the eager
+engine, at points Hypothesis draws from the op's domain. A new op is tested
+everywhere by adding it to the table (or one line to ``OPS`` below for a
+custom op). ``benchmarks/mutation_check.py`` breaks each rule and runs these
+tests once per interpretation (``-k eager``, ``-k create_graph``, ...).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import autograd_lite as al
+from autograd_lite import Value, apply, custom_op, grad, jvp
+from autograd_lite.ops import VARIADIC, Domain, Op
+from autograd_lite.rules import where
+from autograd_lite.testing import numerical_grad
+from tests.test_op_table import ALL_OPS, op_inputs
+
+
+@custom_op(domain=Domain(-3.0, 3.0, kinks=(0.0,)))  # its second derivative has a kink at 0
+def soft_sign(x):
+    return x / (1 + abs(x))
+
+
+soft_sign.defderivative(lambda out, x: 1 / (1 + abs(x)) ** 2)
+
+
+@custom_op(domain=(Domain(0.5, 3.0), Domain(-3.0, 3.0)))
+def hypot(x, y):
+    return (x * x + y * y) ** 0.5
+
+
+hypot.defderivative(lambda out, x, y: (x / out, y / out))
+
+
+@custom_op(domain=Domain(-3.0, 3.0, kinks=(0.0,)))
+def half_leaky(x):
+    return x if x > 0 else 0.5 * x  # a Python `if`: a forward without a symbolic form
+
+
+half_leaky.defderivative(lambda out, x: where(x > 0, 1.0, 0.5))
+
+
+@custom_op(domain=Domain(-2.0, 2.0))
+def opaque_cube(x):
+    return x**3
+
+
+@opaque_cube.defderivative
+def _(out, x):
+    if x > 100:  # a rule that branches with `if`: used as it is, element by element on arrays
+        return 0.0
+    return 3 * x * x
+
+
+OPS: list[Op] = [*ALL_OPS, soft_sign.op, hypot.op, half_leaky.op, opaque_cube.op]
+
+
+def close_to_numeric(analytic: float, numeric: float) -> bool:
+    """Within the rounding of a central difference (h = 1e-6 scaled)."""
+    return math.isclose(analytic, numeric, rel_tol=1e-4, abs_tol=1e-6)
+
+
+def same(a: float, b: float) -> bool:
+    """The same number up to rounding in a different order of operations."""
+    return a == b or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def function_of(op: Op):
+    return lambda *xs: apply(op, *xs)
+
+
+def eager(op: Op, point: list[float]) -> tuple[float, list[float]]:
+    xs = [Value(x) for x in point]
+    out = apply(op, *xs)
+    out.backward()
+    return out.data, [x.grad for x in xs]
+
+
+def draw_point(data: st.DataObject, op: Op) -> tuple[list[float], list[float]]:
+    """A point from the op's domain, and the finite-difference gradient there (finite)."""
+    point = data.draw(op_inputs(op))
+    numeric = numerical_grad(function_of(op), point)
+    assume(all(math.isfinite(n) for n in numeric))
+    return point, numeric
+
+
+@pytest.mark.parametrize("op", OPS, ids=str)
+@given(data=st.data())
+def test_eager_backward(op: Op, data: st.DataObject):
+    point, numeric = draw_point(data, op)
+    _, grads = eager(op, point)
+    for i, (a, n) in enumerate(zip(grads, numeric)):
+        assert close_to_numeric(a, n), f"{op}: d/dx{i} at {point}: backward {a!r}, finite differences {n!r}"
+
+
+@pytest.mark.parametrize("op", OPS, ids=str)
+@settings(max_examples=40)
+@given(data=st.data())
+def test_create_graph(op: Op, data: st.DataObject):
+    point, numeric = draw_point(data, op)
+    xs = [Value(x) for x in point]
+    first = grad(apply(op, *xs), xs, create_graph=True)
+    _, grads = eager(op, point)
+    for i, (g, n, e) in enumerate(zip(first, numeric, grads)):
+        assert close_to_numeric(g.data, n), f"{op}: d/dx{i} as a Value {g.data!r}, finite differences {n!r}"
+        assert same(g.data, e)
+    # second derivatives: the graph of each first derivative, against differences of eager gradients
+    for j, x in enumerate(point):
+        h = 1e-6 * max(1.0, abs(x))
+        up, down = list(point), list(point)
+        up[j], down[j] = x + h, x - h
+        try:
+            ups, downs = eager(op, up)[1], eager(op, down)[1]
+        except (ArithmeticError, ValueError):
+            continue  # a step out of the domain
+        for i, g in enumerate(first):
+            second = grad(g, xs[j]) if isinstance(g, Value) else 0.0
+            numeric2 = (ups[i] - downs[i]) / (2 * h)
+            if math.isfinite(numeric2):
+                assert math.isclose(second, numeric2, rel_tol=1e-3, abs_tol=1e-4 * (1 + abs(ups[i]))), (
+                    f"{op}: d2/dx{i}dx{j} at {point}: {second!r}, finite differences {numeric2!r}"
+                )
+
+
+@pytest.mark.parametrize("op", OPS, ids=str)
+@settings(max_examples=40)
+@given(data=st.data())
+def test_forward_mode(op: Op, data: st.DataObject):
+    point, numeric = draw_point(data, op)
+    value, grads = eager(op, point)
+    for i in range(len(point)):
+        direction = [1.0 if j == i else 0.0 for j in range(len(point))]
+        out, tangent = jvp(function_of(op), point, direction)
+        assert same(out, value)
+        assert close_to_numeric(tangent, numeric[i]), f"{op}: jvp along x{i} {tangent!r}, numeric {numeric[i]!r}"
+        assert same(tangent, grads[i])
+
+
+@pytest.mark.parametrize("op", OPS, ids=str)
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_compiled_python(op: Op, data: st.DataObject):
+    point, numeric = draw_point(data, op)
+    value, grads = eager(op, point)
+    got = al.compile(function_of(op), tuple(point)).grad(*point)
+    assert same(got.outputs, value)
+    for i, (g, n, e) in enumerate(zip(got.inputs, numeric, grads)):
+        assert close_to_numeric(g, n), f"{op}: compiled d/dx{i} {g!r}, finite differences {n!r}"
+        assert same(g, e)
+
+
+@pytest.mark.parametrize("op", OPS, ids=str)
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_numpy_batch(op: Op, data: st.DataObject):
+    point, numeric = draw_point(data, op)
+    others = [data.draw(op_inputs(op)) for _ in range(2)]
+    samples = [point] + [p for p in others if len(p) == len(point)]
+    # Each input passes through a parameter (x + p, p = 0), so the parameters' per-sample
+    # gradients are the op's derivatives with respect to its inputs, sample by sample.
+    shifts = [Value(0.0) for _ in point]
+    fn = lambda *xs: apply(op, *[x + p for x, p in zip(xs, shifts)])  # noqa: E731
+    cf = al.compile(fn, tuple(point), params=shifts)
+    columns = [np.array([s[i] for s in samples]) for i in range(len(point))]
+    result = cf.batch(*columns, backend="numpy", per_sample=True)
+    for n, sample in enumerate(samples):
+        value, grads = eager(op, sample)
+        assert same(float(result.outputs[n]), value)
+        for i, (g, e) in enumerate(zip(result.params[n], grads)):
+            assert same(float(g), e), f"{op}: NumPy d/dx{i} at {sample}: {g!r}, eager {e!r}"
+    for i, (g, n) in enumerate(zip(result.params[0], numeric)):
+        assert close_to_numeric(float(g), n), f"{op}: NumPy d/dx{i} {g!r}, finite differences {n!r}"
+
+
+@pytest.mark.parametrize("op", OPS, ids=str)
+def test_formula_of_every_local_derivative(op: Op):
+    names = ["a", "b", "c"] if op.arity == VARIADIC else [f"x{i}" for i in range(op.arity)]
+    formulas = op.formulas(names, out="o")
+    assert len(formulas) == len(names)
+    for name, text in zip(names, formulas):
+        assert text.startswith("d ") and f"/d{name}" in text, text
+        if op.symbolic_rule(len(names)) is not None:  # a rule written in the vocabulary has a formula
+            assert f"/d{name} = " in text, text
