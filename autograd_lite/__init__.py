@@ -50,6 +50,7 @@ __all__ = [
     "save_graph",
     "gradcheck",
     "gradgradcheck",
+    "check_grads",
     "GradcheckError",
     "GuardError",
 ]
@@ -67,6 +68,7 @@ _LAZY = {
     "export_steps_html": "autograd_lite.stepper",
     "gradcheck": "autograd_lite.testing",
     "gradgradcheck": "autograd_lite.testing",
+    "check_grads": "autograd_lite.testing",
     "GradcheckError": "autograd_lite.testing",
     "compile": "autograd_lite.compiler",
     "GuardError": "autograd_lite.compiler",

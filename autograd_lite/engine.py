@@ -505,6 +505,8 @@ class Value:
                 da, db = op.derivative(node.data, a.data, b.data)  # type: ignore[attr-defined]
                 a.grad += g * da
                 b.grad += g * db
+            elif op.rule_form == "dot":  # type: ignore[attr-defined]
+                _dot_backward(kids, g)
             else:
                 ds = op.derivative(node.data, *[k.data for k in kids])  # type: ignore[attr-defined]
                 for k, d in zip(kids, ds):
@@ -535,6 +537,23 @@ class Value:
         return d
 
     def __float__(self) -> float:
+        # Python's math functions (math.exp, math.log, ...) call float() on their
+        # argument: the number would leave the graph and its gradient be dropped
+        # without a word (micrograd raises here too). Reading it is .data / .item().
+        raise TypeError(
+            f"float() of a Value ({self!r}): math functions and float() would read its number "
+            "out of the graph and drop it, so gradients would silently be wrong. To stay in "
+            "the graph use the Value's method (x.exp(), x.log(), x.sin(), x.tanh(), x ** k, ...); "
+            "to read the number on purpose use x.data or x.item()"
+        )
+
+    def item(self) -> float:
+        """The number this Value holds, ``self.data``, as PyTorch's ``Tensor.item()``.
+
+        Reading it leaves the graph: what is computed from the float is a
+        constant to ``backward()``. ``float(v)`` (and so ``math.exp(v)``) is a
+        ``TypeError`` to keep that from happening by accident.
+        """
         return self.data
 
     def __format__(self, spec: str) -> str:
@@ -573,6 +592,21 @@ class _Detached(Value):
     __slots__ = ("_source",)
 
     _source: tuple[tuple[Value, ...], Any]
+
+
+def _dot_backward(kids: tuple[Value, ...], g: float) -> None:
+    """dot's rule (d/dw_i = x_i, d/dx_i = w_i, d/dbias = 1) applied in one pass over a neuron's inputs.
+
+    Used only while DOT's rule is exactly that (``Op.rule_form``): the same
+    products as the general path, without building the list of derivatives.
+    """
+    n = len(kids) >> 1
+    for w, x in zip(kids[:n], kids[n : n + n]):
+        w_data = w.data
+        w.grad += g * x.data
+        x.grad += g * w_data
+    if len(kids) & 1:
+        kids[-1].grad += g
 
 
 def _data_of(x: object) -> float | None:

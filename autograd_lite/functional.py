@@ -199,6 +199,7 @@ def jvp(
         for x, t in zip(args, tangents):
             seeds[x] = _plus(seeds.get(x, 0.0), t if isinstance(t, Value) else float(t))
         pushed = _tangents(outs, seeds, create_graph)
+    results: list[tuple[Any, Any]]
     if create_graph:
         results = [(y, t if isinstance(t, Value) else Value(t)) for y, t in zip(outs, pushed)]
     else:

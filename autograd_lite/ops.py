@@ -103,6 +103,12 @@ class Op(str):
         rule: the derivative rule as written, ``rule(out, *inputs)``.
         derivative: the rule on floats (what ``backward()`` calls), made
             from the rule on first use.
+        rule_form: ``"dot"`` when a variadic op's rule is exactly dot's
+            (``d/dw_i = x_i``, ``d/dx_i = w_i``, ``d/dbias = 1``), ``"sum"``
+            when every derivative is 1, else ``None``: read off the rule on
+            symbols, so that fast paths (one pass over a neuron's inputs, a
+            matrix product) apply the rule exactly as written, and a changed
+            rule is never skipped.
         arity: number of inputs, or :data:`VARIADIC`.
         domain: one :class:`Domain` per input (a variadic op gives one that
             serves every input).
@@ -148,13 +154,18 @@ class Op(str):
         self.rule = rule
         self._made: dict[Any, Any] = {}
         self.__dict__.pop("derivative", None)
+        self.__dict__.pop("rule_form", None)
 
     def __getattr__(self, name: str) -> Any:
-        if name == "derivative":  # made once, then an ordinary attribute (the hot path)
+        # made once, then ordinary attributes (read on the hot path of backward())
+        if name == "derivative":
             made = self.interpretation("number")
-            self.__dict__["derivative"] = made
-            return made
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        elif name == "rule_form":
+            made = _form_of(self)
+        else:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        self.__dict__[name] = made
+        return made
 
     # -- the rule as symbols, and what is made from it ----------------------------
 
@@ -181,7 +192,8 @@ class Op(str):
             trees = rules.symbolic(lambda *s: self.rule(*s), ["out", *input_names(n)])
             if trees is not None and len(trees) != n:
                 raise TypeError(
-                    f"op {self}: the derivative rule must give one derivative per input ({n}), got {len(trees)}"
+                    f"op {self}: the derivative rule must give one derivative per input ({n}), "
+                    f"got {len(trees)}"
                 )
             return trees
 
@@ -268,6 +280,31 @@ def _make_rule_function(op: Op, kind: str, n: int) -> Callable[..., Any]:
     return _compile(f"def rule({params}):\n    return {returned}\n", _NAMESPACES[kind](), f"{op} rule")
 
 
+def _var(i: int) -> tuple[Any, ...]:
+    return ("var", f"x{i}")
+
+
+_FORMS: dict[str, dict[int, list[tuple[Any, ...]]]] = {
+    # form: {number of inputs: the rule's trees (as keys) for that many}
+    "dot": {
+        2: [_var(1), _var(0)],  # dot(w0, x0): d/dw0 = x0, d/dx0 = w0
+        3: [_var(1), _var(0), ("const", 1.0)],  # with a bias: d/dbias = 1
+        4: [_var(2), _var(3), _var(0), _var(1)],  # dot(w0, w1, x0, x1)
+    },
+    "sum": {2: [("const", 1.0), ("const", 1.0)], 3: [("const", 1.0)] * 3},
+}
+
+
+def _form_of(op: Op) -> str | None:
+    """The fast form a variadic op's rule has exactly (see :attr:`Op.rule_form`), if any."""
+    if op.arity != VARIADIC:
+        return None
+    for form, expected in _FORMS.items():
+        if all([t.key for t in op.symbolic_rule(n) or ()] == keys for n, keys in expected.items()):
+            return form
+    return None
+
+
 def _make_array_forward(op: Op, n: int | None) -> Callable[..., Any]:
     count = op._arity(n)
     tree = op.symbolic_forward(count)
@@ -312,7 +349,8 @@ def _value_namespace() -> dict[str, Any]:
 
 
 def _array_namespace() -> dict[str, Any]:
-    return {f"_{name}": fn for name, fn in rules.numpy_functions().items()} | {"_inf": math.inf, "_nan": math.nan}
+    ns = {f"_{name}": fn for name, fn in rules.numpy_functions().items()}
+    return {**ns, "_inf": math.inf, "_nan": math.nan}
 
 
 _NAMESPACES: dict[str, Callable[[], dict[str, Any]]] = {

@@ -440,14 +440,26 @@ def symbolic(fn: Callable[..., Any], names: Sequence[str]) -> list[Sym] | None:
         result = fn(*[Sym.var(n) for n in names])
         items = list(result) if isinstance(result, (list, tuple)) else [result]
         return [_sym(item) for item in items]
-    except (SymbolicError, RecursionError):
-        return None
+    except (SymbolicError, RecursionError, TypeError, AttributeError):
+        return None  # e.g. math.exp(symbol), `if symbol`, another op applied to a symbol, symbol.detach()
 
 
 # ----------------------------------------------------------------------------
 # Trees to text: Python source (several styles) and formulas for people.
 
-_PRECEDENCE = {"where": 0, "<": 1, "<=": 1, ">": 1, ">=": 1, "+": 2, "-": 2, "*": 3, "/": 3, "neg": 4, "**": 5}
+_PRECEDENCE = {
+    "where": 0,
+    "<": 1,
+    "<=": 1,
+    ">": 1,
+    ">=": 1,
+    "+": 2,
+    "-": 2,
+    "*": 3,
+    "/": 3,
+    "neg": 4,
+    "**": 5,
+}
 _ATOM = 6
 
 

@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import inspect
 import math
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
 from autograd_lite.engine import Value, _is_real, apply, enable_grad, no_grad, topological_order
-from autograd_lite.functional import grad
+from autograd_lite.functional import grad, jvp
 from autograd_lite.ops import (
     ADD,
     BUILTIN_OPS,
@@ -66,6 +67,7 @@ __all__ = [
     "Mismatch",
     "Network",
     "analytic_grad",
+    "check_grads",
     "expressions",
     "find_kinks",
     "gradcheck",
@@ -117,7 +119,7 @@ def _call(f: Callable[..., Any], args: Sequence[Value], who: str) -> Value:
     if not isinstance(out, Value):
         raise TypeError(
             f"{who}: f must return a Value built from its inputs, got {type(out).__name__} {out!r}"
-            + (" (return the Value itself, not .data or float())" if _is_real(out) else "")
+            + (" (return the Value itself, not .data or .item())" if _is_real(out) else "")
         )
     return out
 
@@ -138,6 +140,21 @@ def _at(f: Callable[..., Any], args: Sequence[Value], i: int, x: float, who: str
         args[i].data = old
 
 
+def _central_differences(
+    f: Callable[..., Any], args: Sequence[Value], eps: float, who: str
+) -> tuple[list[float], list[float]]:
+    """The central differences for every input, and a bound of each one's rounding error."""
+    grads, rounding = [], []
+    for i, v in enumerate(args):
+        x = v.data
+        h = step_size(x, eps)
+        up, down = x + h, x - h
+        f_up, f_down = _at(f, args, i, up, who).data, _at(f, args, i, down, who).data
+        grads.append((f_up - f_down) / (up - down))
+        rounding.append(_rounding_error(f_up, f_down, up - down))
+    return grads, rounding
+
+
 def numerical_grad(f: Callable[..., Any], inputs: Sequence[Input], eps: float = 1e-6) -> list[float]:
     """Central-difference estimate of d f / d input_i for every input.
 
@@ -152,15 +169,7 @@ def numerical_grad(f: Callable[..., Any], inputs: Sequence[Input], eps: float = 
     Returns:
         One float per input: ``(f(x + h e_i) - f(x - h e_i)) / (2 h)``.
     """
-    args = _as_values(inputs, "numerical_grad")
-    grads = []
-    for i, v in enumerate(args):
-        x = v.data
-        h = step_size(x, eps)
-        up, down = x + h, x - h
-        delta = _at(f, args, i, up, "numerical_grad").data - _at(f, args, i, down, "numerical_grad").data
-        grads.append(delta / (up - down))
-    return grads
+    return _central_differences(f, _as_values(inputs, "numerical_grad"), eps, "numerical_grad")[0]
 
 
 def analytic_grad(f: Callable[..., Any], inputs: Sequence[Input]) -> tuple[float, list[float]]:
@@ -171,22 +180,57 @@ def analytic_grad(f: Callable[..., Any], inputs: Sequence[Input]) -> tuple[float
     return out.data, [leaf.grad for leaf in leaves]
 
 
-def _within(analytic: float, numeric: float, scale: float, atol: float, rtol: float) -> bool:
+_ROUNDING_SAFETY = 4.0
+"""The safety factor of :func:`_rounding_error` (each ``f`` value may be a few roundings off)."""
+
+
+def _rounding_error(f_up: float, f_down: float, step: float) -> float:
+    """A bound of the rounding error of the difference quotient ``(f_up - f_down) / step``.
+
+    Each of ``f_up = f(x + h)`` and ``f_down = f(x - h)`` is computed in
+    floating point, so each is off by about ``machine_epsilon * |f|``; their
+    difference is then off by up to ``machine_epsilon * (|f_up| + |f_down|)``,
+    and dividing by the step ``2h`` (``step``, the exact difference of the two
+    points) carries that over to the quotient:
+
+        rounding = 4 * machine_epsilon * (|f_up| + |f_down|) / step
+
+    with the safety factor 4 (``_ROUNDING_SAFETY``) for the few roundings each value of ``f``
+    goes through. It grows with ``|f|`` and shrinks with the step: at
+    ``f = 100``, ``x = 1`` and the default ``eps = 1e-6`` (``step = 2e-6``)
+    it is ``4 * 2.2e-16 * 200 / 2e-6``, about ``9e-8``, far below any error
+    worth reporting, so a large ``f`` cannot hide a wrong derivative.
+    """
+    if step == 0:
+        return math.inf
+    return _ROUNDING_SAFETY * sys.float_info.epsilon * (abs(f_up) + abs(f_down)) / abs(step)
+
+
+def _within(analytic: float, numeric: float, atol: float, rtol: float, rounding: float = 0.0) -> bool:
+    """``|analytic - numeric| <= atol + rtol * |numeric| + rounding``; NaN never agrees, inf only itself."""
     if math.isnan(analytic) or math.isnan(numeric):
         return False
     if math.isinf(analytic) or math.isinf(numeric):
         return analytic == numeric
-    return abs(analytic - numeric) <= atol * (1.0 + abs(scale)) + rtol * abs(numeric)
+    return abs(analytic - numeric) <= atol + rtol * abs(numeric) + rounding
 
 
-def close(analytic: float, numeric: float, scale: float, rtol: float = 1e-4, atol: float = 1e-6) -> bool:
+def close(
+    analytic: float, numeric: float, scale: float, rtol: float = 1e-4, atol: float = 1e-6, eps: float = 1e-6
+) -> bool:
     """Whether a derivative agrees with its finite-difference estimate.
 
-    ``|analytic - numeric| <= atol * (1 + |scale|) + rtol * |numeric|``, where
-    ``scale`` is the size of the function's value: rounding in the difference
-    quotient grows with it, so the absolute tolerance does too.
+    ``|analytic - numeric| <= atol + rtol * |numeric| + rounding``: tolerances
+    on the derivative itself, as PyTorch's gradcheck, plus a bound of the
+    rounding error of the estimate. ``scale`` is ``f`` at the point and
+    ``eps`` the relative step :func:`numerical_grad` used; since its step
+    ``h = eps * max(1, |x|)`` is at least ``eps``,
+    ``rounding = 4 * machine_epsilon * |scale| / eps`` (the bound
+    :func:`gradcheck` uses, with ``f(x +- h) ~ scale`` and ``h = eps``) is the
+    largest the rounding can be. It is about ``9e-8`` at ``f = 100``: a large ``f`` widens the
+    tolerance only by what rounding can really cost.
     """
-    return _within(analytic, numeric, scale, atol, rtol)
+    return _within(analytic, numeric, atol, rtol, _rounding_error(scale, scale, 2 * eps))
 
 
 # ----------------------------------------------------------------------------
@@ -400,9 +444,18 @@ def gradcheck(
 
     For each input ``x_i`` the analytic ``df/dx_i`` (from
     :func:`autograd_lite.grad`, so no ``.grad`` is touched) must satisfy
-    ``|analytic - numeric| <= atol * (1 + |f(x)|) + rtol * |numeric|`` where
-    ``numeric = (f(x + h e_i) - f(x - h e_i)) / 2h`` and
-    ``h = eps * max(1, |x_i|)``.
+    ``|analytic - numeric| <= atol + rtol * |numeric| + rounding`` where
+    ``numeric = (f(x + h e_i) - f(x - h e_i)) / 2h``,
+    ``h = eps * max(1, |x_i|)``, and ``rounding`` bounds the rounding error
+    of that quotient: each value of ``f`` is off by a few
+    ``machine_epsilon * |f|``, so
+
+        rounding = 4 * machine_epsilon * (|f(x + h e_i)| + |f(x - h e_i)|) / 2h
+
+    (about ``9e-8`` at ``f = 100``, ``x_i = 1``, ``eps = 1e-6``). The
+    tolerances are on the derivatives, as in PyTorch's gradcheck: a large
+    ``|f|`` does not widen them beyond what rounding can cost, so it cannot
+    hide a wrong derivative.
 
     Args:
         f: takes one ``Value`` per input and returns a ``Value``.
@@ -410,7 +463,7 @@ def gradcheck(
             ``f`` itself and its ``.data`` moved and restored, so ``f`` may
             use it through a closure, e.g. a model's parameters).
         eps: relative finite-difference step.
-        atol, rtol: absolute (scaled by ``1 + |f(x)|``) and relative tolerance.
+        atol, rtol: absolute and relative tolerance on each derivative.
 
     Returns:
         ``True`` when every derivative agrees.
@@ -423,22 +476,36 @@ def gradcheck(
         TypeError, ValueError: ``f`` does not return a ``Value``, the inputs
             are not numbers/Values, or ``f`` fails near the point.
     """
-    args = _as_values(inputs, "gradcheck")
+    return _check_first_order(f, _as_values(inputs, "gradcheck"), "rev", "gradcheck", eps, atol, rtol)
+
+
+def _check_first_order(
+    f: Callable[..., Any], args: list[Value], mode: str, who: str, eps: float, atol: float, rtol: float
+) -> bool:
+    """Every ``df/dx_i`` by reverse (``"rev"``) or forward mode (``"fwd"``) against central differences."""
     names = _input_names(f, args)
     with enable_grad():
-        out = _call(f, args, "gradcheck")
-        analytic = grad(out, args)
-    numeric = numerical_grad(f, args, eps)
+        if mode == "rev":
+            analytic = grad(_call(f, args, who), args)
+        else:  # one forward pass along each input's axis
+            axes = [[1.0 if j == i else 0.0 for j in range(len(args))] for i in range(len(args))]
+            analytic = [_checked_jvp(f, args, axis, who) for axis in axes]
+    numeric, rounding = _central_differences(f, args, eps, who)
     rows = [
-        _mismatch(f"df/d{names[i]}", args[i].data, a, n)
-        for i, (a, n) in enumerate(zip(analytic, numeric))
-        if not _within(a, n, out.data, atol, rtol)
+        _mismatch(f"df/d{names[i]}", args[i].data, a, n, "" if mode == "rev" else "forward mode")
+        for i, (a, n, r) in enumerate(zip(analytic, numeric, rounding))
+        if not _within(a, n, atol, rtol, r)
     ]
     if rows:
         index = {f"df/d{name}": i for i, name in enumerate(names)}
         kinks = find_kinks(f, args, eps)
-        _report("gradcheck", rows, len(args), kinks, lambda r: index[r.name], _settings(eps, atol, rtol))
+        _report(who, rows, len(args), kinks, lambda r: index[r.name], _settings(eps, atol, rtol))
     return True
+
+
+def _checked_jvp(f: Callable[..., Any], args: list[Value], axis: list[float], who: str) -> float:
+    tangent = jvp(lambda *xs: _call(f, xs, who), args, axis)[1]
+    return tangent  # type: ignore[no-any-return]
 
 
 def _settings(eps: float, atol: float, rtol: float) -> str:
@@ -460,9 +527,12 @@ def gradgradcheck(
     then ``grad`` again); the numeric one is
     ``(g_i(x + h e_j) - g_i(x - h e_j)) / 2h`` with ``g`` the reverse-mode
     gradient. Each entry must satisfy
-    ``|analytic - numeric| <= atol * (1 + max|g|) + rtol * |numeric|``.
+    ``|analytic - numeric| <= atol + rtol * |numeric| + rounding`` with, as in
+    :func:`gradcheck` but for the gradient's values,
+    ``rounding = 4 * machine_epsilon * (|g_i(x + h e_j)| + |g_i(x - h e_j)|) / 2h``.
     It also checks that the graph-connected gradient has the same values as
-    the float one (one derivative rule serves both, so they must agree).
+    the float one (one derivative rule serves both, so they must agree to
+    ``atol + rtol * |g_i|``).
 
     Args and raises: as for :func:`gradcheck`; rows are named
     ``d2f/dx_i dx_j``.
@@ -478,21 +548,22 @@ def gradgradcheck(
         first = grad(out, args, create_graph=True)
         plain = grad(out, args)
         analytic = [grad(g, args) for g in first]
-    scale = max((abs(g) for g in plain if math.isfinite(g)), default=0.0)
     rows: list[Mismatch] = []
     columns: dict[str, int] = {}
     for i in range(n):
-        if not _within(first[i].data, plain[i], scale, atol, rtol):
+        if not _within(first[i].data, plain[i], atol, rtol):
             name = f"df/d{names[i]}"
             rows.append(_mismatch(name, args[i].data, first[i].data, plain[i], "create_graph=True differs"))
             columns[name] = -1
     for j in range(n):
         x = args[j].data
         h = step_size(x, eps)
-        ups, downs = _gradient_at(f, args, j, x + h), _gradient_at(f, args, j, x - h)
+        up, down = x + h, x - h
+        ups, downs = _gradient_at(f, args, j, up), _gradient_at(f, args, j, down)
         for i in range(n):
-            numeric = (ups[i] - downs[i]) / ((x + h) - (x - h))
-            if not _within(analytic[i][j], numeric, scale, atol, rtol):
+            numeric = (ups[i] - downs[i]) / (up - down)
+            rounding = _rounding_error(ups[i], downs[i], up - down)
+            if not _within(analytic[i][j], numeric, atol, rtol, rounding):
                 name = f"d2f/d{names[i]} d{names[j]}"
                 rows.append(_mismatch(name, x, analytic[i][j], numeric))
                 columns[name] = j
@@ -629,7 +700,7 @@ class Expression:
                 text = f" {_INFIX[op]} ".join(a)
             elif op == NEG:
                 text = f"-{a[0]}"
-            elif str(op).startswith("**"):
+            elif getattr(op, "family", None) == "**k":
                 text = f"{a[0]}{op}"
             else:
                 text = f"{op}({', '.join(a)})"
@@ -799,3 +870,73 @@ def mlps(
         return Network(model, [draw(xs) for _ in range(nin)])
 
     return draw_network()
+
+
+# ----------------------------------------------------------------------------
+# Both modes, to any order
+
+
+def check_grads(
+    f: Callable[..., Any],
+    inputs: Sequence[Input],
+    modes: Sequence[str] = ("fwd", "rev"),
+    order: int = 2,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+) -> bool:
+    """Check forward and reverse mode to ``order`` against finite differences, as JAX's ``check_grads``.
+
+    Order 1: every first derivative ``df/dx_i``, by reverse mode
+    (:func:`autograd_lite.grad`, ``"rev"``) and by forward mode
+    (:func:`autograd_lite.jvp` along the axis of ``x_i``, ``"fwd"``), against
+    central differences, with :func:`gradcheck`'s comparison and kink
+    detection. Order ``k > 1``: the same check, to order ``k - 1``, of each
+    derivative as a function of the point: ``x -> df/dx_i`` made by each mode
+    with ``create_graph=True``. So ``order=2`` checks reverse over reverse,
+    forward over reverse, reverse over forward and forward over forward.
+
+    Args:
+        f: takes one ``Value`` per input and returns a ``Value``.
+        inputs: the point (numbers or ``Value``s, as for :func:`gradcheck`).
+        modes: any of ``"fwd"`` and ``"rev"``.
+        order: how many derivatives deep to check (1 or more).
+        eps, atol, rtol: as for :func:`gradcheck`.
+
+    Returns:
+        ``True`` when every check passes.
+
+    Raises:
+        GradcheckError, KinkError: as :func:`gradcheck`; the message names
+            the mode and the derivative checked.
+    """
+    if order < 1:
+        raise ValueError(f"check_grads: order must be 1 or more, got {order!r}")
+    unknown = [m for m in modes if m not in ("fwd", "rev")]
+    if unknown or not modes:
+        raise ValueError(f"check_grads: modes must be some of 'fwd' and 'rev', got {modes!r}")
+    args = _as_values(inputs, "check_grads")
+    for mode in modes:
+        _check_first_order(f, args, mode, "check_grads" + ("" if mode == "rev" else " (forward mode)"),
+                           eps, atol, rtol)  # fmt: skip
+    if order > 1:
+        for mode in modes:
+            for i in range(len(args)):
+                derivative = _derivative_function(f, mode, i, len(args))
+                check_grads(derivative, args, modes, order - 1, eps=eps, atol=atol, rtol=rtol)
+    return True
+
+
+def _derivative_function(f: Callable[..., Any], mode: str, i: int, n: int) -> Callable[..., Value]:
+    """``x -> df/dx_i`` as a graph-connected Value, made by reverse (``"rev"``) or forward mode."""
+    axis = [1.0 if j == i else 0.0 for j in range(n)]
+
+    def derivative(*xs: Value) -> Value:
+        with enable_grad():  # finite differences call this under no_grad(): the graph is needed here
+            if mode == "rev":
+                return grad(_call(f, xs, "check_grads"), list(xs), create_graph=True)[i]  # type: ignore[no-any-return]
+            return jvp(f, list(xs), axis, create_graph=True)[1]  # type: ignore[no-any-return]
+
+    derivative.__name__ = f"d{getattr(f, '__name__', 'f')}_d{i}_{mode}"
+    return derivative

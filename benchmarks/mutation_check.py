@@ -271,5 +271,6 @@ def by_interpretation(todo: list[Mutant], equivalent: list[Mutant], jobs: int, v
     print(f"{len(equivalent)} equivalent mutants left out; {time.perf_counter() - start:.0f} s")
     return 0 if not survived else 1
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -56,7 +56,9 @@ def test_random_expressions_batched(expr, shift):
     for n, p in enumerate(points):
         value, grads = eager(expr, p)
         assert close(float(result.outputs[n]), value, rel=1e-9, abs_=1e-9), str(expr)
-        assert all(close(float(a), b, rel=1e-9, abs_=1e-9) for a, b in zip(result.params[n], grads)), str(expr)
+        assert all(close(float(a), b, rel=1e-9, abs_=1e-9) for a, b in zip(result.params[n], grads)), str(
+            expr
+        )
     # The same through the Python backend, sample by sample.
     py = cf.batch([p[0] for p in points], [p[1] for p in points], backend="python", per_sample=True)
     assert all(close(float(a), b, abs_=1e-9) for a, b in zip(result.outputs, py.outputs))

@@ -144,8 +144,56 @@ def test_repr_float_format_and_labels():
     v = Value(2.5, label="w")
     assert repr(v) == "Value(data=2.5, grad=0.0, label='w')"
     assert repr(Value(1)) == "Value(data=1.0, grad=0.0)"
-    assert float(v) == 2.5 and f"{v:.2f}" == "2.50"
+    assert v.item() == 2.5 and f"{v:.2f}" == "2.50" and f"{v:g}" == "2.5"
     assert isinstance(Value(True).data, float) and Value(True).data == 1.0
+
+
+@pytest.mark.parametrize(
+    "call",
+    [math.exp, math.log, math.sin, math.tanh, math.sqrt, float, lambda v: math.pow(v, 2), lambda v: "%f" % v],  # noqa: UP031
+)
+def test_math_functions_and_float_on_a_value_raise_and_say_what_to_do(call):
+    # x * math.exp(x) would give dy/dx = e instead of 2e at x = 1: math.exp would read
+    # the number out of the graph. micrograd raises a TypeError here too.
+    x = Value(1.0)
+    with pytest.raises(TypeError) as caught:
+        call(x)
+    message = str(caught.value)
+    assert "graph" in message and "silently" in message
+    assert ".exp()" in message and ".item()" in message and ".data" in message
+
+
+def test_item_reads_the_number_on_purpose_and_leaves_the_graph():
+    x = Value(1.0)
+    assert x.item() == 1.0 and isinstance(x.item(), float) and x.item() == x.data
+    assert isinstance((x * 3).item(), float) and (x * 3).item() == 3.0
+    y = x * math.exp(x.item())  # the exp factor is a constant, on purpose
+    y.backward()
+    assert x.grad == pytest.approx(math.e)
+    x.grad = 0.0
+    y = x * x.exp()  # in the graph: dy/dx = (1 + x) e**x
+    y.backward()
+    assert x.grad == pytest.approx(2 * math.e)
+
+
+def test_micrograd_style_code_still_runs():
+    # micrograd's README example, with formatting, sum() and numbers on both sides.
+    a, b = Value(-4.0), Value(2.0)
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    total = sum([g, a, b])
+    total.backward()
+    assert f"{g.data:.4f}" == "24.7041" and f"{g:.4f}" == "24.7041"
+    assert f"{a.grad:.4f}" == "139.8338" and f"{b.grad:.4f}" == "646.5773"  # micrograd's, + 1 from sum()
+    assert total.item() == pytest.approx(g.data - 2.0)
 
 
 def test_numpy_scalars_are_accepted():

@@ -142,7 +142,9 @@ def test_forward_mode(op: Op, data: st.DataObject):
         direction = [1.0 if j == i else 0.0 for j in range(len(point))]
         out, tangent = jvp(function_of(op), point, direction)
         assert same(out, value)
-        assert close_to_numeric(tangent, numeric[i]), f"{op}: jvp along x{i} {tangent!r}, numeric {numeric[i]!r}"
+        assert close_to_numeric(tangent, numeric[i]), (
+            f"{op}: jvp along x{i} {tangent!r}, numeric {numeric[i]!r}"
+        )
         assert same(tangent, grads[i])
 
 
@@ -169,7 +171,7 @@ def test_numpy_batch(op: Op, data: st.DataObject):
     # Each input passes through a parameter (x + p, p = 0), so the parameters' per-sample
     # gradients are the op's derivatives with respect to its inputs, sample by sample.
     shifts = [Value(0.0) for _ in point]
-    fn = lambda *xs: apply(op, *[x + p for x, p in zip(xs, shifts)])  # noqa: E731
+    fn = lambda *xs: apply(op, *[x + p for x, p in zip(xs, shifts)])
     cf = al.compile(fn, tuple(point), params=shifts)
     columns = [np.array([s[i] for s in samples]) for i in range(len(point))]
     result = cf.batch(*columns, backend="numpy", per_sample=True)

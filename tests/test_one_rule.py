@@ -13,7 +13,7 @@ import autograd_lite as al
 from autograd_lite import Value, apply, custom_op, grad, jvp
 from autograd_lite.ops import MUL, SQRT, TANH, Domain, Op, leaky_relu, pow_number
 from autograd_lite.rules import Sym, SymbolicError, formula, symbolic, where
-from autograd_lite.testing import expressions
+from autograd_lite.testing import GradcheckError, check_grads, expressions
 
 # -- ops are found by identity, never by the text they show ---------------------------------
 
@@ -39,7 +39,7 @@ def test_an_op_showing_a_builtin_symbol_keeps_its_own_rules_in_every_backend():
         assert got.outputs == value + math.tanh(point)
         assert got.inputs[0] == slope + 1 - math.tanh(point) ** 2
         shift = Value(0.0)
-        batched = al.compile(lambda x, op=op: apply(op, x + shift), (point,), params=[shift])
+        batched = al.compile(lambda x, op=op, shift=shift: apply(op, x + shift), (point,), params=[shift])
         result = batched.batch(np.array([point, point]), backend="numpy", per_sample=True)
         assert list(result.outputs) == [value, value]
         assert [row[0] for row in result.params] == [slope, slope]
@@ -147,10 +147,67 @@ def test_jvp_of_several_outputs_and_forward_over_forward():
     assert values == [6.0, math.sin(2.0), 3.0]
     assert tangents == [3.0, math.cos(2.0), 0.0]
     # d2/dx2 (x**3) at 2 = 12, forward mode over forward mode
-    slope = lambda x: jvp(lambda x: x**3, [x], [1.0], create_graph=True)[1]  # noqa: E731
+    slope = lambda x: jvp(lambda x: x**3, [x], [1.0], create_graph=True)[1]
     assert jvp(slope, [2.0], [1.0]) == (12.0, 12.0)
 
 
 def test_jvp_checks_its_tangents():
     with pytest.raises(TypeError, match="one tangent per input"):
         jvp(lambda x, y: x * y, [1.0, 2.0], [1.0])
+
+
+def test_a_batch_sample_that_leaves_a_domain_is_replayed_alone_and_gets_eagers_answer():
+    # exp is not total (it overflows), so an inf out of it sends the sample to a replay: here
+    # eager raises nothing (exp(inf) is inf), and the replay gives eager's numbers.
+    cf = al.compile(lambda x: (x * 1e200 * 1e200).exp(), (0.0,))
+    result = cf.batch(np.array([0.0, 1.0]), backend="numpy")
+    assert list(result.outputs) == [1.0, math.inf]
+    x = Value(1.0)
+    assert (x * 1e200 * 1e200).exp().data == math.inf
+    # and a sample eager refuses raises eager's own error
+    logs = al.compile(lambda x: x.log(), (1.0,))
+    with pytest.raises(ValueError, match=r"log: log\(-1.0\) is undefined"):
+        logs.batch(np.array([1.0, -1.0]), backend="numpy")
+
+
+def test_a_numpy_batch_of_values_reads_their_data():
+    cf = al.compile(lambda x: x * x, (1.0,))
+    result = cf.batch([Value(1.0), Value(2.0)], backend="numpy", accumulate=False)
+    assert list(result.outputs) == [1.0, 4.0]
+
+
+# -- check_grads: both modes, to second order ---------------------------------------------------
+
+
+def test_check_grads_passes_both_modes_to_third_order_on_a_smooth_function():
+    assert check_grads(lambda x, y: (x * y).tanh() + x.exp() * y.sin(), [0.3, -0.7], order=3)
+
+
+def test_check_grads_catches_a_wrong_rule_in_forward_mode_alone():
+    wrong = custom_op(lambda x: x**3, derivative=lambda out, x: 3 * x * x + 0.01, name="cube_plus")
+    with pytest.raises(GradcheckError, match="forward mode"):
+        check_grads(wrong, [0.5], modes=("fwd",), order=1)
+    with pytest.raises(GradcheckError):
+        check_grads(wrong, [0.5], modes=("rev",), order=1)
+
+
+def test_check_grads_catches_a_rule_that_is_right_only_to_first_order():
+    def rule(out, x):
+        if isinstance(x, Sym):
+            raise SymbolicError("this rule is only for numbers and Values")
+        if isinstance(x, Value):  # the derivative as graph: 3 x x.detach() has slope 3x, not 6x
+            return 3 * x * x.detach()
+        return 3 * x * x
+
+    cube = custom_op(lambda x: x**3, derivative=rule, name="first_order_cube")
+    assert check_grads(cube, [0.5], order=1)
+    for modes in [("rev",), ("fwd",)]:
+        with pytest.raises(GradcheckError):
+            check_grads(cube, [0.5], modes=modes, order=2)
+
+
+def test_check_grads_refuses_unknown_modes_and_orders():
+    with pytest.raises(ValueError, match="modes"):
+        check_grads(lambda x: x * x, [1.0], modes=("sideways",))
+    with pytest.raises(ValueError, match="order"):
+        check_grads(lambda x: x * x, [1.0], order=0)

@@ -17,6 +17,7 @@ from autograd_lite.testing import (
     GradcheckError,
     KinkError,
     Network,
+    close,
     expressions,
     find_kinks,
     gradcheck,
@@ -89,6 +90,68 @@ def test_numerical_grad_matches_known_derivatives():
     assert numerical_grad(lambda x, y: x * y + x.exp(), [0.5, 2.0]) == pytest.approx(
         [2.0 + math.exp(0.5), 0.5], rel=1e-7
     )
+
+
+# -- tolerances are on the derivatives, not scaled by |f| ------------------------------
+
+
+def _flat_hundred():
+    # f = 100 + 5e-4 x, so df/dx = 5e-4; the rule says 0.
+    return custom_op(lambda x: 100 + 5e-4 * x, derivative=lambda out, x: 0.0, name="flat_hundred")
+
+
+def test_a_large_output_does_not_hide_a_wrong_derivative():
+    with pytest.raises(GradcheckError) as caught:
+        gradcheck(_flat_hundred(), [1.0])
+    assert not isinstance(caught.value, KinkError)
+    (row,) = caught.value.mismatches
+    assert row.analytic == 0.0 and row.numeric == pytest.approx(5e-4, rel=1e-4)
+
+
+def test_the_old_tolerance_scaled_by_f_is_no_longer_accepted():
+    # Before: |a - n| <= atol * (1 + |f|) + rtol * |n| accepted 0 for 5e-4 at f = 100.
+    atol, rtol, f, analytic, numeric = 1e-5, 1e-3, 100.0, 0.0, 5e-4
+    assert abs(analytic - numeric) <= atol * (1 + abs(f)) + rtol * abs(numeric)
+    assert not close(analytic, numeric, f, rtol=rtol, atol=atol)
+    assert not close(analytic, numeric, f)  # close()'s own, tighter, defaults
+    with pytest.raises(GradcheckError):
+        gradcheck(lambda x: _flat_hundred()(x) * 1.0, [1.0])
+
+
+def test_a_large_gradient_does_not_hide_a_wrong_second_derivative():
+    # f = 100 x + 5e-4 x * detach(x): its gradient g = 100 + 5e-4 x has the slope 5e-4
+    # (finite differences see it), but detach cuts x out of g's graph: d g/dx = 0.
+    steep = lambda x: 100 * x + 5e-4 * x * x.detach()
+    assert gradcheck(steep, [1.0])
+    with pytest.raises(GradcheckError) as caught:
+        gradgradcheck(steep, [1.0])
+    (row,) = caught.value.mismatches
+    assert row.name == "d2f/dx dx"
+    assert row.analytic == 0.0 and row.numeric == pytest.approx(5e-4, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("f", "x"),
+    [
+        (lambda x: 1e6 * x, 1.0),
+        (lambda x: 1e6 * x - 1e6, 1.0 + 1e-9),
+        (lambda x: x.exp(), 12.0),
+        (lambda x: x**2 + x.sin(), 1e3),
+        (lambda x: 1e4 * x**3, 3.0),
+        # f = 1e8: f(x +- h) are rounded to 1.5e-8, so the quotient is off by
+        # about 1e-3 > atol + rtol * 0.88; the rounding bound (0.09) keeps it.
+        (lambda x: x.sin() + 1e8, 0.5),
+    ],
+)
+def test_correct_derivatives_of_large_functions_pass(f, x: float):
+    assert gradcheck(f, [x])
+    assert gradgradcheck(f, [x])
+
+
+def test_close_allows_for_rounding_but_not_for_a_wrong_derivative():
+    assert close(0.8775825618903728, 0.8791685104361324, 1e8)  # sin(x) + 1e8 at 0.5
+    assert not close(0.8775825618903728 + 0.1, 0.8791685104361324, 1e8)
+    assert close(2.0, 2.0 + 1e-5, 1.0) and not close(2.0, 2.0 + 1e-3, 1.0)
 
 
 @pytest.mark.parametrize(
@@ -178,12 +241,15 @@ def test_gradgradcheck_passes_on_a_correct_function(x: float, y: float):
     assert gradgradcheck(lambda a, b: (a * b).sin() + a**3 / b + b.log() * a, [x, y]) is True
 
 
-def test_gradgradcheck_catches_a_rule_correct_to_first_order_only():
-    import math as m
+def _number(x):
+    """x's number, read out of the graph on purpose (a rule gets floats, or Values for higher order)."""
+    return x.item() if isinstance(x, Value) else float(x)
 
-    # math.sin turns the Value into a float: backward() is right, but the
-    # second derivative treats cos(x) as a constant.
-    sine = custom_op(lambda x: m.sin(x), derivative=lambda out, x: m.cos(x), name="float_sine")
+
+def test_gradgradcheck_catches_a_rule_correct_to_first_order_only():
+    # math.cos of the number read out of x (math.cos(x) itself is a TypeError):
+    # backward() is right, but the second derivative treats cos(x) as a constant.
+    sine = custom_op(lambda x: math.sin(x), derivative=lambda out, x: math.cos(_number(x)), name="float_sine")
     assert gradcheck(sine, [0.4])
     with pytest.raises(GradcheckError) as caught:
         gradgradcheck(sine, [0.4])
@@ -193,8 +259,8 @@ def test_gradgradcheck_catches_a_rule_correct_to_first_order_only():
 
 
 def test_gradgradcheck_catches_a_wrong_second_derivative_in_one_entry_of_the_hessian():
-    # The rule for input a returns b as a float: right value, but d/db of it is lost.
-    odd = custom_op(lambda a, b: a * b, derivative=lambda out, a, b: (float(b), a), name="odd_mul")
+    # The rule for input a returns b's number: right value, but d/db of it is lost.
+    odd = custom_op(lambda a, b: a * b, derivative=lambda out, a, b: (_number(b), a), name="odd_mul")
     with pytest.raises(GradcheckError) as caught:
         gradgradcheck(lambda a, b: odd(a, b), [0.5, 3.0])
     assert {m.name for m in caught.value.mismatches} == {"d2f/da db"}

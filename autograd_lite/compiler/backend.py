@@ -8,14 +8,16 @@ them:
 
 * ``failed``: samples for which a guard (a comparison made while tracing)
   gives another answer; the program does not apply to them;
-* ``invalid``: samples whose guards held but that fall outside an op's
-  domain (``log`` of a negative number, ...). A backend may instead raise
-  the op's own error itself, as the Python backend does.
+* ``invalid``: samples whose guards held but that may fall outside an op's
+  domain (``log`` of a negative number, ...: a non-finite result of an op
+  that is not total). A backend may instead raise the op's own error
+  itself, as the Python backend does.
 
 Everything else is written once, in :mod:`~autograd_lite.compiler.core`,
 for every backend: checking the arguments, replaying the failed samples one
 by one through the traces (retracing as needed) and the invalid ones alone
-(so they raise exactly the error ``backward()`` raises), merging the
+(so they raise exactly the error ``backward()`` raises, or give exactly its
+numbers where ``backward()`` raises nothing), merging the
 gradients of every trace into the full parameter list, adding them into
 ``.grad``, and giving outputs back in the function's structure.
 
@@ -53,9 +55,8 @@ class BatchRun(NamedTuple):
     a forward-only run.
 
     ``failed`` and ``invalid``: the indices of the samples the backend could
-    not do (see the module's docstring), in increasing order, disjoint.
-    When ``invalid`` is not empty after :meth:`Backend.run`, the batch is an
-    error: ``outputs`` and ``params`` may be ``None``.
+    not do (see the module's docstring), in increasing order, disjoint;
+    their numbers must not be in ``params``.
     """
 
     outputs: Any

@@ -31,7 +31,7 @@ an answer changes is traced again for that sample (``on_guard_failure=
 gradient of a different program.
 
 What a trace cannot see: numbers read out of a ``Value`` (``v.data``,
-``float(v)``) inside ``fn`` are frozen at their traced values; so are leaves
+``v.item()``) inside ``fn`` are frozen at their traced values; so are leaves
 made from them. Use ``Value`` operations and comparisons instead.
 
 Example:
@@ -300,14 +300,13 @@ class CompiledFunction:
         t = self.traces[0]
         run = b.run(t.prepared(b), batch, t.param_data(), seeds, per_sample)
 
-        if run.invalid:  # replayed alone, the sample raises the op's own error; nothing is added
-            n = run.invalid[0]
-            self._run_one(b.sample(batch, n), b.seed(seeds, n))
-            raise ValueError(f"batch: sample {n} is outside an op's domain")
-
         outputs = run.outputs
-        replayed = []  # guards did not hold: other traces, or a new one (which may meet new parameters)
-        for n in run.failed:
+        # Replayed one by one: a sample whose guards did not hold, through other traces or a new one
+        # (which may meet new parameters); a sample outside an op's domain alone, which raises the
+        # op's own error where backward() would (before anything is added to .grad), or gives
+        # backward()'s numbers (an inf that eager also lets through).
+        replayed = []
+        for n in sorted(run.failed + run.invalid):
             other, outs, pgrads, _ = self._run_one(b.sample(batch, n), b.seed(seeds, n))
             outputs[n] = outs
             replayed.append((n, other, pgrads))

@@ -85,23 +85,6 @@ class _Scatter:
 # implement, so a changed rule is always what runs.
 
 
-def _rule_is(op: Any, expected: dict[int, list[tuple[Any, ...]]]) -> bool:
-    """Whether the op's rule, on symbols, gives exactly ``expected[n]`` for ``n`` inputs."""
-    for n, keys in expected.items():
-        trees = op.symbolic_rule(n)
-        if trees is None or [t.key for t in trees] != keys:
-            return False
-    return True
-
-
-def _var(i: int) -> tuple[Any, ...]:
-    return ("var", f"x{i}")
-
-
-_DOT_RULE = {2: [_var(1), _var(0)], 3: [_var(1), _var(0), ("const", 1.0)]}  # d/dw = x, d/dx = w, d/db = 1
-_SUM_RULE = {2: [("const", 1.0), ("const", 1.0)]}  # d/dx_i = 1
-
-
 def _kernel(op: Any, arity: int) -> tuple[Callable[..., Array], Callable[..., Sequence[Any]]]:
     """The op's forward and its local derivatives on arrays (one per input)."""
     derivative = op.interpretation("array", arity)
@@ -184,9 +167,9 @@ class BatchedProgram:
                 V[out] = V[src]
 
             return copy_forward, None
-        if op is ops.DOT and _rule_is(op, _DOT_RULE):
+        if op is ops.DOT and op.rule_form == "dot":
             return self._dot_step(idx, out, grad)
-        if op is ops.SUM and _rule_is(op, _SUM_RULE):
+        if op is ops.SUM and op.rule_form == "sum":
             cols = [_rows(idx[:, j]) for j in range(arity)]
             scatter = _Scatter(idx.ravel(), self.tracked)
 
@@ -342,7 +325,10 @@ def _as_matrix(batched_args: Sequence[Any], signature: Signature) -> Array:
     columns = []
     try:
         for i, (arg, s) in enumerate(zip(batched_args, signature.in_structure)):
-            a = np.asarray(arg, dtype=float)
+            try:
+                a = np.asarray(arg, dtype=float)
+            except TypeError:  # Values (float() refuses them) or other objects: read sample by sample
+                raise ValueError from None
             if a.ndim == 0:
                 raise ValueError
             columns.append(a.reshape(len(a), -1))
@@ -418,14 +404,13 @@ class NumpyBackend(Backend):
         X, B = batch, batch.shape[0]
         p = np.asarray(params, dtype=float)
         V, failed, invalid = prepared.forward(X, p)
-        # Outside an op's domain here (a non-finite result): the core replays the sample alone,
-        # which raises the op's own error where backward() would, or gives backward()'s numbers.
-        failed |= invalid
-        if not failed.any():
+        invalid &= ~failed
+        skipped = failed | invalid
+        if not skipped.any():
             grads = prepared.backward(V, seeds, per_sample)
             return BatchRun(V[prepared.output_rows].T, grads, [], [])
-        # Only the samples whose guards hold, again: the others' numbers must not reach any sum.
-        ok = np.flatnonzero(~failed)
+        # Only the samples that ran, again: the others' numbers must not reach any sum.
+        ok = np.flatnonzero(~skipped)
         V, _, _ = prepared.forward(X[ok], p)
         grads = prepared.backward(V, seeds[:, ok], per_sample)
         outputs = np.empty((B, len(prepared.program.outputs)))
@@ -434,7 +419,7 @@ class NumpyBackend(Backend):
             rows = np.zeros((B, grads.shape[1]))
             rows[ok] = grads
             grads = rows
-        return BatchRun(outputs, grads, np.flatnonzero(failed).tolist(), [])
+        return BatchRun(outputs, grads, np.flatnonzero(failed).tolist(), np.flatnonzero(invalid).tolist())
 
     def forward(self, prepared: BatchedProgram, batch: Array, params: Sequence[float]) -> BatchRun:
         V, failed, invalid = prepared.forward(batch, np.asarray(params, dtype=float))

@@ -101,7 +101,10 @@ def _scaled(tree: rules.Sym, g: str, names: dict[str, str]) -> str:
 
 
 def _contributions(op: Any, out: str, args: list[str], g: str) -> list[str] | None:
-    """``g * d out / d input`` as text for each input, from the op's rule; ``None`` if it has no symbolic form."""
+    """``g * d out / d input`` as text for each input, from the op's rule.
+
+    ``None`` when the rule has no symbolic form (the op is then called).
+    """
     trees = op.symbolic_rule(len(args))
     if trees is None:
         return None
