@@ -598,13 +598,17 @@ def _dot_backward(kids: tuple[Value, ...], g: float) -> None:
     """dot's rule (d/dw_i = x_i, d/dx_i = w_i, d/dbias = 1) applied in one pass over a neuron's inputs.
 
     Used only while DOT's rule is exactly that (``Op.rule_form``): the same
-    products as the general path, without building the list of derivatives.
+    products, added in the same order, as the general path, without building
+    the list of derivatives.
     """
     n = len(kids) >> 1
-    for w, x in zip(kids[:n], kids[n : n + n]):
-        w_data = w.data
+    ws, xs = kids[:n], kids[n : n + n]
+    # In _prev's order, as the general path and backward_steps() add them (a value used twice
+    # in one neuron gets its terms in the same order, so the same float sum).
+    for w, x in zip(ws, xs):
         w.grad += g * x.data
-        x.grad += g * w_data
+    for w, x in zip(ws, xs):
+        x.grad += g * w.data
     if len(kids) & 1:
         kids[-1].grad += g
 
