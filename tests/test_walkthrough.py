@@ -71,8 +71,11 @@ def test_the_demo_models_walkthrough_has_every_step_and_fits_in_a_megabyte(tmp_p
     path = export_steps_html(root, tmp_path / "demo.html")
     assert path.stat().st_size < 1_000_000
     data = walkthrough_data(root)
-    assert len(data["steps"]) == len(list(backward_steps(root, zero_grad=True))) > 600
+    count = len(list(backward_steps(root, zero_grad=True)))
+    assert len(data["steps"]) == count > 600
     assert data["dot"] is None  # laid out already: the browser needs no Graphviz
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert f"`MLP(2, [16, 16, 1])`, {count}\nsteps) exports to a file under 1 MB" in readme
 
 
 def test_without_dot_the_browser_lays_the_graph_out_from_the_dot_source(tmp_path, monkeypatch):
