@@ -146,16 +146,25 @@ def open_walkthrough(browser, path: Path):
     return page, errors
 
 
-# In each direction, the current edge lies inside the visible area; an edge longer than the view
-# (from a weight far down a tall layer) covers it from side to side instead, the most that can show.
-CURRENT_IN_VIEW = """() => {
+# The current step in view: the value whose grad it changes (the step's child) wholly inside the
+# picture's visible area, and the op it comes from too when the two fit in the view together (an
+# edge from a weight far down a tall layer may not); the current edge wholly inside when it fits.
+CURRENT_IN_VIEW = """([child, op]) => {
   const view = document.querySelector('.al-viewport').getBoundingClientRect();
-  const edge = document.querySelector('.al-viewport g.edge.current');
-  if (!edge) return null;
-  const r = edge.getBoundingClientRect();
-  const fits = (lo, hi, vlo, vhi) => hi - lo <= vhi - vlo ? lo >= vlo && hi <= vhi : lo <= vlo && hi >= vhi;
-  return fits(r.left, r.right, view.left, view.right) && fits(r.top, r.bottom, view.top, view.bottom);
+  const box = (selector) => document.querySelector(selector).getBoundingClientRect();
+  const inside = (r) =>
+    r.left >= view.left && r.right <= view.right && r.top >= view.top && r.bottom <= view.bottom;
+  const fits = (r) => r.right - r.left <= view.width && r.bottom - r.top <= view.height;
+  const c = box(`.al-viewport [id="${child}"]`), o = box(`.al-viewport [id="${op}"]`);
+  const edge = box('.al-viewport g.edge.current');
+  const both = {left: Math.min(c.left, o.left), right: Math.max(c.right, o.right),
+                top: Math.min(c.top, o.top), bottom: Math.max(c.bottom, o.bottom)};
+  return inside(c) && (!fits(both) || inside(o)) && (!fits(edge) || inside(edge));
 }"""
+
+
+def in_view_args(step: dict) -> list[str]:
+    return [step["child"], f"{step['node']}_op"]
 
 
 @pytest.mark.browser
@@ -169,7 +178,7 @@ def test_stepping_the_demo_model_keeps_the_current_edge_in_view(browser, tmp_pat
         page.keyboard.press("ArrowRight")
         assert page.eval_on_selector(".al-stepper", "e => e.dataset.step") == str(k)
         assert page.inner_text(".al-text") == steps[k - 1]["text"]
-        assert page.evaluate(CURRENT_IN_VIEW) is True, f"step {k}: the current edge is out of view"
+        assert page.evaluate(CURRENT_IN_VIEW, in_view_args(steps[k - 1])) is True, f"step {k}: out of view"
         assert page.locator(f'[id="{steps[k - 1]["edge"]}"].current').count() == 1
     page.keyboard.press("ArrowLeft")
     assert page.eval_on_selector(".al-stepper", "e => e.dataset.step") == "39"
@@ -187,7 +196,7 @@ def test_without_dot_the_page_lays_out_with_webassembly_graphviz(browser, tmp_pa
     page, errors = open_walkthrough(browser, export_steps_html(root, tmp_path / "wasm.html"))
     page.keyboard.press("ArrowRight")
     assert page.locator("g.edge.current").count() == 1
-    assert page.evaluate(CURRENT_IN_VIEW) is True
+    assert page.evaluate(CURRENT_IN_VIEW, in_view_args(walkthrough_data(root)["steps"][0])) is True
     assert errors == []
     page.close()
 

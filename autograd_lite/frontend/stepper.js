@@ -114,13 +114,15 @@ class Picture {
 
 // -- the stepper: state, navigation, view -------------------------------------------------------
 
-// A step as data: `current` (ids marked "current"), `focus` (kept in view), `done` (an id whose
+// A step as data: `current` (ids marked "current"), `focus` (ids kept in view), `done` (an id whose
 // grad is final from then on), `set` ([id, "grad" | "data", shown] changes). A backward step may
 // come in its short form, {edge, node, child, first, after}, filled in here.
 function normalize(step) {
   if (!step.current) step.current = [step.edge, step.node, `${step.node}_op`, step.child];
   if (!step.set) step.set = [[step.child, "grad", step.after]];
-  if (!step.focus) step.focus = step.edge || step.current[0];
+  // kept in view: all of them when they fit together, else the last (the value that changes)
+  if (!step.focus) step.focus = step.edge ? [`${step.node}_op`, step.child] : [step.current[0]];
+  if (!Array.isArray(step.focus)) step.focus = [step.focus];
   if (step.first) step.done = step.node;
 }
 
@@ -235,20 +237,30 @@ class Stepper {
     this.slider.value = String(this.at);
     this.text.textContent = step ? step.text : this.data.intro;
     this.root.dataset.kind = step ? step.kind || "backward" : "start";
-    if (step) this.keepInView(this.picture.byId(step.focus));
+    if (step) this.keepInView(step.focus);
   }
 
-  keepInView(target) {
-    if (!target) return;
-    const box = target.getBoundingClientRect();
+  // Scroll so that the elements `ids` are in view, all of them when they fit together (a step's op
+  // and the value it changes), else the last; leave the view alone when they are in it already.
+  keepInView(ids) {
+    const boxes = ids.map((id) => this.picture.byId(id)).filter(Boolean).map((e) => e.getBoundingClientRect());
+    if (!boxes.length) return;
     const view = this.viewport.getBoundingClientRect();
-    const margin = 24;
+    const union = {
+      left: Math.min(...boxes.map((b) => b.left)), right: Math.max(...boxes.map((b) => b.right)),
+      top: Math.min(...boxes.map((b) => b.top)), bottom: Math.max(...boxes.map((b) => b.bottom)),
+    };
+    const fits = union.right - union.left <= view.width && union.bottom - union.top <= view.height;
+    const box = fits ? union : boxes[boxes.length - 1];
+    // a margin where there is room for one, so the target does not sit on the very edge
+    const marginX = Math.max(0, Math.min(24, (view.width - (box.right - box.left)) / 2));
+    const marginY = Math.max(0, Math.min(24, (view.height - (box.bottom - box.top)) / 2));
     const inside =
-      box.left >= view.left + margin && box.right <= view.right - margin &&
-      box.top >= view.top + margin && box.bottom <= view.bottom - margin;
+      box.left >= view.left + marginX && box.right <= view.right - marginX &&
+      box.top >= view.top + marginY && box.bottom <= view.bottom - marginY;
     if (inside) return;
-    this.viewport.scrollLeft += box.left + box.width / 2 - (view.left + view.width / 2);
-    this.viewport.scrollTop += box.top + box.height / 2 - (view.top + view.height / 2);
+    this.viewport.scrollLeft += (box.left + box.right) / 2 - (view.left + view.width / 2);
+    this.viewport.scrollTop += (box.top + box.bottom) / 2 - (view.top + view.height / 2);
   }
 
   // -- view --
