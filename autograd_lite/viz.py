@@ -18,7 +18,12 @@ What the picture shows:
   parameters' dotted labels (``layers.0.neurons.3.w.1``);
 * a graph of more than ``max_nodes`` values (300 by default) is drawn
   collapsed, one box per module, with a note saying so;
-  ``collapse=False`` draws every node anyway.
+  ``collapse=False`` draws every node anyway;
+* labels are data, never markup: any label, op name or module path is drawn
+  as its own text (Graphviz escapes, record syntax ``{}|<>``, HTML-like
+  ``<...>``, ``&lt;`` and quotes included); only characters a picture cannot
+  carry (NUL and other control characters, lone surrogates) are shown as
+  their Python escape, ``\\x00`` (:func:`visible_text`).
 
 Example:
     >>> from autograd_lite import Value
@@ -35,9 +40,11 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Union
+from urllib.parse import quote
 
 import graphviz
 
@@ -54,6 +61,7 @@ __all__ = [
     "module_of_parameter",
     "module_paths",
     "save_graph",
+    "visible_text",
 ]
 
 DEFAULT_MAX_NODES = 300
@@ -281,13 +289,59 @@ def _cluster_chain(path: str) -> list[str]:
 # Drawing.
 
 
-def _escape_record(text: str) -> str:
-    out = []
-    for ch in text:
-        if ch in '{}|<>"\\':
-            out.append("\\")
-        out.append(ch)
-    return "".join(out)
+# Labels are data, never markup. Every text that reaches the DOT source (labels,
+# op names, module paths, numbers) goes through _plain_label or _record_label,
+# so that Graphviz draws it as its own text, whatever it holds:
+#
+# * the characters a picture cannot carry are shown as escapes (visible_text);
+# * backslashes are doubled (graphviz.escape), so "\N", "\l" or a trailing
+#   backslash are text, not Graphviz escapes or a broken string;
+# * "&" becomes "&amp;": Graphviz decodes entities such as "&lt;" in plain labels;
+# * a newline becomes DOT's "\n" (a centred line break);
+# * double quotes are escaped by graphviz's own quoting, and a label is never
+#   written as an HTML-like label "<...>" (graphviz.nohtml), so "<<TABLE ...>>"
+#   or "<!--" are text too.
+#
+# Record labels (the value boxes) also escape the record syntax "{}|<>" and
+# write the spaces the record parser would drop or merge as "&#32;": runs of
+# spaces, trailing spaces, and every space before the field's first ASCII
+# character other than a space (Graphviz 2.43 drops those after "é" or "\xa0").
+
+_INVISIBLE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_RECORD_SYNTAX = re.compile(r"[{}|<>]")
+_FRAGILE_SPACES = re.compile(r"\A[^!-~]+| +\Z| {2,}")  # before the first ASCII non-space, at the end, runs
+
+
+def visible_text(text: str) -> str:
+    r"""``text`` as a picture shows it: characters that cannot be drawn are written as escapes.
+
+    Control characters other than the newline (NUL, tab, carriage return,
+    DEL, the C1 controls), lone surrogates and U+FFFE/U+FFFF, which Graphviz
+    or SVG (XML) cannot carry, are replaced by their Python escape, so they
+    stay visible: ``"a\x00b\t"`` is drawn as ``a\x00b\t`` (with the
+    backslashes). A newline is drawn as a line break. Everything else is
+    drawn as it is.
+    """
+    return _INVISIBLE.sub(lambda m: ascii(m.group())[1:-1], text)
+
+
+def _plain_label(text: str) -> str:
+    """``text`` as a quoted (never HTML-like) Graphviz label that draws exactly ``text``."""
+    escaped = graphviz.escape(visible_text(text)).replace("&", "&amp;").replace("\n", "\\n")
+    return graphviz.nohtml(escaped)
+
+
+def _record_field(text: str) -> str:
+    """``text`` as one field of a record label that draws exactly ``text``."""
+    escaped = graphviz.escape(visible_text(text)).replace("&", "&amp;")
+    escaped = _RECORD_SYNTAX.sub(r"\\\g<0>", escaped)
+    escaped = _FRAGILE_SPACES.sub(lambda m: m.group().replace(" ", "&#32;"), escaped)
+    return escaped.replace("\n", "\\n")
+
+
+def _record_label(fields: Iterable[str]) -> str:
+    """A record label stacking ``fields`` (texts) top to bottom."""
+    return graphviz.nohtml("{ " + " | ".join(_record_field(f) for f in fields) + " }")
 
 
 def _resolve_highlights(items: Iterable[Any]) -> tuple[set[Value], set[tuple[int, Any]]]:
@@ -376,7 +430,10 @@ def draw_graph(
         inline; ``.source`` is the DOT text. Every value node has the SVG id
         ``v<i>`` (``i`` its position in ``topological_order(root)``), its op
         ``v<i>_op``, the edge from its ``k``-th input ``v<i>_e<k>``; nodes
-        and edges carry the SVG classes ``highlight`` and ``done``.
+        and edges carry the SVG classes ``highlight`` and ``done``. A
+        module's box has the SVG id ``cluster_<path>``, the path
+        percent-encoded (``urllib.parse.quote(path, safe="")``, which keeps
+        ``layers.0.neurons.3`` as it is).
     """
     _check_options(root, rankdir, show, number_format, max_nodes)
     grad_colour(0.0, grad_scale)  # validates the scale
@@ -406,16 +463,30 @@ draw_dot = draw_graph
 def _clustered(
     graph: graphviz.Digraph, statements: Mapping[str | None, list[tuple[str, dict[str, str]]]]
 ) -> None:
-    """Add node statements to ``graph``, each module's inside nested cluster boxes."""
+    """Add node statements to ``graph``, each module's inside nested cluster boxes.
+
+    A module's box is the subgraph ``cluster_<path>`` with ``.`` and every other
+    character outside ``[A-Za-z0-9_]`` written ``_`` (and a number appended
+    if two paths meet), its SVG id is ``cluster_`` and the path percent-encoded
+    (``urllib.parse.quote(path, safe="")``: ``cluster_layers.0.neurons.3``),
+    and its label is the path as text.
+    """
     subgraphs: dict[str, graphviz.Digraph] = {}
+    names: set[str] = set()
     for path in statements:
         if path is None:
             continue
         for cluster in _cluster_chain(path):
             if cluster not in subgraphs:
-                sub = graphviz.Digraph(name="cluster_" + cluster.replace(".", "_"))
-                sub.attr(label=cluster, style="rounded,dashed", color="#7f7f7f", fontname="Helvetica",
-                         fontsize="10", id="cluster_" + cluster)  # fmt: skip
+                name = base = "cluster_" + re.sub(r"[^A-Za-z0-9_]", "_", cluster)
+                number = 1
+                while name in names:
+                    name, number = f"{base}_{number}", number + 1
+                names.add(name)
+                sub = graphviz.Digraph(name=name)
+                ident = "cluster_" + quote(cluster, safe="", errors="surrogatepass")
+                sub.attr(label=_plain_label(cluster), style="rounded,dashed", color="#7f7f7f",
+                         fontname="Helvetica", fontsize="14", id=ident)  # fmt: skip
                 subgraphs[cluster] = sub
     for path, items in statements.items():
         target = graph if path is None else subgraphs[_cluster_chain(path)[-1]]
@@ -454,7 +525,7 @@ def _draw_full(
         fields = []
         for field in show:
             if field == "label" and name:
-                fields.append(_escape_record(name))
+                fields.append(name)
             elif field == "data":
                 fields.append(f"data {format(node.data, number_format)}")
             elif field == "grad":
@@ -463,7 +534,7 @@ def _draw_full(
             ["value"] + (["highlight"] if node in hot_values else []) + (["done"] if node in done else [])
         )
         attrs = {
-            "label": "{ " + " | ".join(fields or [" "]) + " }",
+            "label": _record_label(fields) if fields else "{ }",
             "shape": "record",
             "style": "filled,bold" if node in done else "filled",
             "fillcolor": grad_colour(grad, grad_scale),
@@ -479,9 +550,9 @@ def _draw_full(
         if not node._prev:
             continue
         op_attrs = {
-            "label": _escape_record(str(node._op)),
+            "label": _plain_label(str(node._op)),
             "shape": "ellipse",
-            "fontsize": "10",
+            "fontsize": "12",
             "height": "0.3",
             "style": "filled",
             "fillcolor": "white",
@@ -558,7 +629,7 @@ def _draw_collapsed(
             text = [v.label or (str(v._op) if v._prev else "input"), f"data {format(v.data, number_format)}",
                     f"grad {format(grad_of(v), number_format)}"]  # fmt: skip
         attrs = {
-            "label": "{ " + " | ".join(_escape_record(t) for t in text) + " }",
+            "label": _record_label(text),
             "shape": "record",
             "style": "filled,rounded" if kind == "module" else "filled",
             "fillcolor": grad_colour(strongest, grad_scale),
