@@ -923,7 +923,6 @@ def _check_writer(suffix: str) -> None:
             "pip install 'autograd-lite[plot]' or pip install matplotlib"
         ) from error
     if suffix == ".mp4":
-
         if _ffmpeg_path() is None:
             raise MovieWriterNotFoundError(FFMPEG_HINT)
 

@@ -158,6 +158,7 @@ class Op(str):
 
     def __getattr__(self, name: str) -> Any:
         # made once, then ordinary attributes (read on the hot path of backward())
+        made: Any
         if name == "derivative":
             made = self.interpretation("number")
         elif name == "rule_form":

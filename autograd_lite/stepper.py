@@ -514,7 +514,7 @@ def forward_steps(root: Value) -> list[ForwardStep]:
     if not isinstance(root, Value):
         raise TypeError(f"forward_steps: root must be a Value, got {type(root).__name__}")
     names = value_names(root)
-    steps = []
+    steps: list[ForwardStep] = []
     for node in topological_order(root):
         if node._prev:
             inputs = tuple(node._prev)

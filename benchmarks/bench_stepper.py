@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograd_lite import Value  # noqa: E402
-from autograd_lite.nn import MLP  # noqa: E402
-from autograd_lite.walkthrough import export_steps_html  # noqa: E402
+from autograd_lite import Value
+from autograd_lite.nn import MLP
+from autograd_lite.walkthrough import export_steps_html
 
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync"]  # fmt: skip
