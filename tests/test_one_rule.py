@@ -211,3 +211,15 @@ def test_check_grads_refuses_unknown_modes_and_orders():
         check_grads(lambda x: x * x, [1.0], modes=("sideways",))
     with pytest.raises(ValueError, match="order"):
         check_grads(lambda x: x * x, [1.0], order=0)
+
+
+def test_a_numpy_float32_exponent_does_not_poison_the_op_cache():
+    x = Value(2.0)
+    y = x ** np.float32(0.5)  # the op for this exponent is made with a Python float
+    y.backward()
+    assert type(y.data) is float and type(x.grad) is float
+    later = Value(2.0)
+    z = later**0.5
+    z.backward()
+    assert z.data == 2.0**0.5 and type(z.data) is float and type(later.grad) is float
+    assert pow_number(np.float32(0.5)).parameter.__class__ is float
