@@ -46,6 +46,7 @@ ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
 }
 INITS = ("uniform", "xavier", "he")
 FILE_FORMAT = "autograd_lite.state_dict"
+FILE_VERSION = 1
 
 
 def _rng(seed: Seed) -> Any:
@@ -151,11 +152,12 @@ class Module(metaclass=_LabelsParameters):
         return {name: p.data for name, p in self.named_parameters()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Set parameters from ``state_dict()`` output.
+        """Set parameters from ``state_dict()`` output, all or nothing.
 
         Raises ``ValueError`` naming what is missing, unexpected or not a
-        number; the model is then left exactly as it was (all checks happen
-        before the first parameter changes).
+        finite number; the model is then left exactly as it was (all checks
+        happen before the first parameter changes, and an interruption while
+        assigning, such as Ctrl-C, puts back the values already assigned).
         """
         if not isinstance(state, Mapping):
             raise TypeError(f"load_state_dict takes a dict of name -> number, got {type(state).__name__}")
@@ -169,26 +171,52 @@ class Module(metaclass=_LabelsParameters):
         if unexpected:
             problems.append(f"unexpected {_names(unexpected)}")
         if wrong:
-            shown = ", ".join(f"{n}={state[n]!r}" for n in wrong[:3])
+            shown = ", ".join(f"{n}={_short(state[n])}" for n in wrong[:3])
             problems.append(f"not a finite number: {shown}")
         if problems:
             raise ValueError(
                 f"state does not match this {type(self).__name__} ({len(params)} parameters): "
                 + "; ".join(problems)
             )
-        for name, p in params.items():
-            p.data = float(state[name])
+        new = [(p, float(state[name])) for name, p in params.items()]
+        old = [(p, p.data) for p in params.values()]
+        try:
+            for p, value in new:
+                p.data = value
+        except BaseException:  # e.g. Ctrl-C halfway: put every parameter back
+            for p, value in old:
+                p.data = value
+            raise
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the parameters to ``path`` as JSON, atomically.
 
-        The file is written to a temporary file beside ``path`` and renamed
-        over it, so an interrupted save never leaves a half-written file.
+        The file records the format, its ``version`` (1), the ``model``'s class
+        name, its ``architecture`` (every layer's sizes and activation) and the
+        ``parameters`` by dotted name. It is written to a temporary file beside
+        ``path`` and renamed over it, so an interrupted save never leaves a
+        half-written file. A model with a parameter that is not finite (nan or
+        inf) is refused with a ``ValueError`` naming the parameters, and
+        nothing is written: an existing file at ``path`` is left as it was.
         """
         path = Path(path)
-        document = {"format": FILE_FORMAT, "version": 1, "model": type(self).__name__}
-        document["parameters"] = self.state_dict()  # type: ignore[assignment]
-        text = json.dumps(document, indent=1)
+        state = self.state_dict()
+        bad = [name for name, value in state.items() if not math.isfinite(value)]
+        if bad:
+            shown = ", ".join(f"{name}={state[name]!r}" for name in bad[:3])
+            raise ValueError(
+                f"{path}: not saved: {len(bad)} of this {type(self).__name__}'s {len(state)} parameters "
+                f"{'is' if len(bad) == 1 else 'are'} not finite ({shown}{', ...' if len(bad) > 3 else ''}); "
+                "nothing was written"
+            )
+        document = {
+            "format": FILE_FORMAT,
+            "version": FILE_VERSION,
+            "model": type(self).__name__,
+            "architecture": _architecture(self),
+            "parameters": state,
+        }
+        text = json.dumps(document, indent=1, allow_nan=False)
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent or ".")
         try:
             with os.fdopen(fd, "w") as f:
@@ -201,18 +229,37 @@ class Module(metaclass=_LabelsParameters):
             raise
 
     def load(self, path: str | os.PathLike[str]) -> None:
-        """Load parameters saved by ``save()``; a bad file changes nothing.
+        """Load parameters saved by ``save()``, all or nothing.
 
-        Raises ``ValueError`` (naming the file) for a file that is not JSON,
-        not an autograd_lite state file, or whose names or values don't match.
+        Every bad file raises a ``ValueError`` that starts with the file's
+        path and says what is wrong: not UTF-8 text (a binary file), not
+        JSON, JSON nested too deeply, not an autograd_lite state file, a
+        ``version`` other than 1, a ``model`` of another class, an
+        ``architecture`` with other sizes or activations than this model's,
+        or parameters whose names don't match or whose values are not finite
+        numbers (a 5,000-digit number is read as infinite, and so refused).
+        A file without ``version``, ``model`` or ``architecture`` (written by
+        hand, or by an older ``save()``) is checked by its parameter names
+        and values only. A failed load changes no parameter; a file that
+        cannot be read at all raises the ``OSError``, which names it.
         """
         path = Path(path)
-        try:
-            document = json.loads(path.read_text())
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path}: not a JSON file ({error})") from None
-        if not isinstance(document, dict) or document.get("format") != FILE_FORMAT:
-            raise ValueError(f'{path}: not an autograd_lite state file (no "format": "{FILE_FORMAT}")')
+        document = _read_state_file(path)
+        version = document.get("version", FILE_VERSION)
+        if not isinstance(version, int) or isinstance(version, bool) or version != FILE_VERSION:
+            raise ValueError(
+                f"{path}: file format version {_short(version)}; "
+                f"this autograd_lite reads version {FILE_VERSION}"
+            )
+        own = type(self).__name__
+        model = document.get("model", own)
+        if model != own:
+            shown = model[:60] if isinstance(model, str) else _short(model)
+            raise ValueError(
+                f"{path}: the file holds a model of class {shown}, this is a model of class {own}"
+            )
+        if "architecture" in document:
+            _check_architecture(path, document["architecture"], self)
         parameters = document.get("parameters")
         if not isinstance(parameters, dict):
             raise ValueError(f'{path}: has no "parameters" object')
@@ -226,11 +273,157 @@ class Module(metaclass=_LabelsParameters):
 
 
 def _is_plain_number(x: object) -> bool:
-    return _is_real(x) and not isinstance(x, bool) and math.isfinite(float(x))  # type: ignore[arg-type]
+    if not _is_real(x) or isinstance(x, bool):
+        return False
+    try:
+        return math.isfinite(float(x))  # type: ignore[arg-type]
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _names(names: list[str]) -> str:
     return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def _short(x: object, limit: int = 60) -> str:
+    """``repr(x)``, cut to ``limit`` characters (a file may hold anything)."""
+    if isinstance(x, int) and not isinstance(x, bool) and abs(x) >= 10**limit:
+        return f"<an integer of {len(str(abs(x)))} digits>"
+    text = repr(x)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise _DuplicateKey(f"the key {_short(key)} appears twice in one object")
+        document[key] = value
+    return document
+
+
+def _parse_int(digits: str) -> int | float:
+    # Python refuses to turn more than 4,300 digits into an int; past float's range
+    # (309 digits) a number is read as a float, that is +-inf, which load() refuses.
+    return int(digits) if len(digits) <= 300 else float(digits)
+
+
+def _read_state_file(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``, or a ``ValueError`` naming the file and what is wrong."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{path}: not a text file (byte 0x{raw[error.start]:02x} at offset {error.start} is not UTF-8); "
+            "an autograd_lite state file is JSON, as written by Module.save()"
+        ) from None
+    try:
+        document = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_int=_parse_int)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not a JSON file ({error})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: JSON nested too deeply to be an autograd_lite state file") from None
+    except ValueError as error:
+        raise ValueError(f"{path}: not a JSON file autograd_lite can read ({error})") from None
+    if not isinstance(document, dict) or document.get("format") != FILE_FORMAT:
+        raise ValueError(f'{path}: not an autograd_lite state file (no "format": "{FILE_FORMAT}")')
+    return document
+
+
+def _activation_label(activation: Activation) -> str:
+    if isinstance(activation, str):
+        return activation
+    for name, function in ACTIVATIONS.items():  # Value.tanh given as a function is "tanh"
+        if activation is function:
+            return name
+    return "custom:" + getattr(activation, "__qualname__", type(activation).__name__)
+
+
+def _architecture(module: Module) -> dict[str, Any]:
+    """What ``save()`` records of a model's shape: each layer of neurons, its sizes and activation.
+
+    A layer is a :class:`Layer`, or a :class:`Neuron` outside one, found in the
+    order of :meth:`Module.named_parameters`, with its dotted path.
+    """
+    layers: list[dict[str, Any]] = []
+    stack: list[tuple[str, Module]] = [("", module)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, Layer):
+            labels = [_activation_label(n.activation) for n in item.neurons]
+            activation: Any = labels[0] if len(set(labels)) == 1 else labels
+            nin = len(item.neurons[0].w)
+            layers.append({"path": path, "nin": nin, "nout": len(item.neurons), "activation": activation})
+            continue
+        if isinstance(item, Neuron):
+            layers.append(
+                {
+                    "path": path,
+                    "nin": len(item.w),
+                    "nout": 1,
+                    "activation": _activation_label(item.activation),
+                }
+            )
+            continue
+        children: list[tuple[str, Module]] = []
+        prefix = path + "." if path else ""
+        for attr, value in vars(item).items():
+            if attr.startswith("_"):
+                continue
+            if isinstance(value, Module):
+                children.append((prefix + attr, value))
+            elif isinstance(value, (list, tuple)):
+                children += [(f"{prefix}{attr}.{i}", v) for i, v in enumerate(value) if isinstance(v, Module)]
+        stack.extend(reversed(children))
+    return {"layers": layers}
+
+
+def _describe_layers(layers: list[Any]) -> str:
+    def one(layer: Any) -> str:
+        if not isinstance(layer, dict):
+            return _short(layer)
+        activation = layer.get("activation")
+        shown = activation if isinstance(activation, str) else "mixed activations"
+        return f"{layer.get('path')}: {layer.get('nin')} -> {layer.get('nout')} {shown}"
+
+    text = "; ".join(one(layer) for layer in layers[:6])
+    return text + (f"; and {len(layers) - 6} more layers" if len(layers) > 6 else "")
+
+
+def _check_architecture(path: Path, architecture: Any, module: Module) -> None:
+    """Refuse a file whose layers differ from ``module``'s in sizes or activations."""
+    layers = architecture.get("layers") if isinstance(architecture, dict) else None
+    if not isinstance(layers, list):
+        raise ValueError(f'{path}: "architecture" is not what Module.save() writes (no list of "layers")')
+    own = _architecture(module)["layers"]
+    if layers == own:
+        return
+    name = type(module).__name__
+    for i, (theirs, ours) in enumerate(zip(layers, own)):
+        if theirs != ours:
+            if isinstance(theirs, dict) and theirs.get("path") == ours["path"]:
+                diffs = [
+                    f"{key} {_short(theirs.get(key))} in the file, {_short(ours[key])} here"
+                    for key in ("nin", "nout", "activation")
+                    if theirs.get(key) != ours[key]
+                ]
+                where = f"layer {ours['path'] or i}: " + ", ".join(diffs)
+            else:
+                where = (
+                    f"layer {i} is {_describe_layers([theirs])} in the file, {_describe_layers([ours])} here"
+                )
+            break
+    else:
+        where = f"{len(layers)} layers in the file, {len(own)} here"
+    raise ValueError(
+        f"{path}: the file's {name} has another architecture ({where}); "
+        f"the file's: {_describe_layers(layers)}; this {name}'s: {_describe_layers(own)}"
+    )
 
 
 def _initial_weight(rng: Any, init: str, nin: int, fan_out: int) -> float:
