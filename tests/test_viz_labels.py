@@ -265,16 +265,21 @@ def test_the_labels_from_issue_12_are_text_and_nothing_else():
 # -- the browser lays out the same DOT (Viz.js, a newer Graphviz) -----------------
 
 VIZ_JS = Path(__file__).resolve().parent.parent / "autograd_lite" / "frontend" / "vendor" / "viz-global.js"
+# One Viz.js instance per graph, as the stepper does (one layout per page or widget): Viz.js
+# 3.31.0's WebAssembly can fail ("table index is out of bounds") on the sixth of these graphs
+# laid out one after another in a single instance, though each alone lays out fine.
 RUN_VIZ_JS = """
 const Viz = require(process.argv[2]);
 const sources = JSON.parse(require("fs").readFileSync(0, "utf8"));
-Viz.instance().then(viz => {
-  const out = sources.map(s => {
+(async () => {
+  const out = [];
+  for (const s of sources) {
+    const viz = await Viz.instance();
     const r = viz.render(s, {format: "svg"});
-    return r.status === "success" ? r.output : "FAILED " + JSON.stringify(r.errors);
-  });
+    out.push(r.status === "success" ? r.output : "FAILED " + JSON.stringify(r.errors));
+  }
   process.stdout.write(JSON.stringify(out));
-});
+})();
 """
 
 
