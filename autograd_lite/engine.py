@@ -23,11 +23,14 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import numbers
+import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Union
+from typing import Any, SupportsIndex, Union
 
 from autograd_lite.ops import (
     ABS,
@@ -563,6 +566,23 @@ class Value:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
 
+    # -- copying and pickling: without recursion, for graphs of any depth -----
+
+    def __copy__(self) -> Value:
+        """``copy.copy``: a new node of the same kind with the same data, grad and
+        label, sharing this one's inputs and op (only the node is new)."""
+        return _shallow_copy(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Value:
+        """``copy.deepcopy``: a copy of the whole graph below this value, made
+        with an explicit stack; see :func:`_deep_copy`."""
+        return _deep_copy(self, memo)
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> str | tuple[Any, ...]:
+        """How ``pickle`` saves a Value, at a constant depth whatever the graph's;
+        see :func:`_reduce_value`."""
+        return _reduce_value(self, protocol)
+
 
 class _Node(Value):
     """A Value made by an op: it also holds the op's inputs and the op."""
@@ -682,4 +702,240 @@ def topological_order(root: Value) -> list[Value]:
         elif s is False:
             state[v] = True
             order.append(v)
+    return order
+
+
+# ----------------------------------------------------------------------------
+# Copying and pickling, for graphs of any depth.
+#
+# By default both copy.deepcopy and pickle recurse through an object's
+# attributes, one level of the C stack per node: a graph fails past a few
+# hundred nodes deep. Here neither recurses, and both keep what the graph is:
+# a node used twice is one object in the copy; ops are the same Op objects
+# (they pickle by reference); data, grad, label, the class of every node
+# (leaf, constant, node, detached) and a detached value's _source are kept.
+# Values of classes other than these four (a user's subclass) are copied and
+# pickled the default way.
+#
+# deepcopy (_deep_copy): one walk with an explicit stack; a node is copied
+# once all its inputs are, and each copy goes into copy's ``memo``. So Values
+# already copied with the same memo are reused: copy.deepcopy([a, b]) where
+# b uses a gives a b whose input is the copied a, and
+# copy.deepcopy(graph, {id(w): w}) copies a graph but shares the weight w.
+#
+# pickle (_reduce_value): every Value pickles as itself, made on loading by
+# one call from its class, data, grad, label, and for a node its inputs and
+# op; so pickle's memo makes a Value reached twice (as a root, inside a list,
+# inside another's graph) one object after loading. Pickle saves a node's
+# inputs before the node, and by default that is the recursion: a chain is
+# saved from its top, one level deeper per node. So a node's arguments hold,
+# ahead of its inputs, a _Below object, which pickle reduces when it gets
+# there: its __reduce__ lists every interior node below (in topological
+# order, inputs before the nodes that use them) that is not saved yet. When
+# pickle saves that list, each node's inputs are saved already (pickle's memo
+# has them), so the depth pickle reaches is a constant. On loading the list
+# is read, making the nodes in that order, and dropped.
+#
+# Nodes are listed once per pickle: a registry (_Listed) holds those already
+# listed, so that pickling several Values of one graph, or a list of every
+# step of a chain, costs their union and not the sum of their graphs. A
+# registry lives as long as the pickle being written: a node's arguments also
+# hold _PICKLE_STARTS, ahead of _Below, whose __reduce__ pickle calls the
+# first time it meets it in a pickle (then its memo answers); that call
+# starts a new registry, which pickle's memo then keeps alive. The thread
+# holds it only by a weak reference, so nothing stays alive after the pickle.
+# Whatever a registry holds, the pickle is right (a node's inputs are always
+# in its arguments); the registry only decides how deep pickle goes.
+
+_OWN_CLASSES: frozenset[type] = frozenset((Value, _Node, _Constant, _Detached))
+
+
+def _shallow_copy(v: Value) -> Value:
+    cls = v.__class__
+    if cls not in _OWN_CLASSES:  # a user's subclass: copy's default way
+        return copy._reconstruct(v, None, *object.__reduce_ex__(v, 4))  # type: ignore[attr-defined,no-any-return]
+    c: Any = _new(cls)
+    c.data, c.grad, c.label = v.data, v.grad, v.label
+    if cls is _Node:
+        c._prev, c._op = v._prev, v._op
+    elif cls is _Detached:
+        c._source = v._source  # type: ignore[attr-defined]
+    return c  # type: ignore[no-any-return]
+
+
+def _deep_copy(root: Value, memo: dict[int, Any]) -> Value:
+    """The graph below ``root``, copied node by node with an explicit stack.
+
+    A node is copied once all its inputs (``_prev``, or a detached value's
+    ``_source`` inputs) have a copy in ``memo``; every copy is put there, and
+    the originals are kept alive with the memo, as :mod:`copy` does.
+    """
+    if root.__class__ not in _OWN_CLASSES:  # a user's subclass: copy's default way
+        return copy._reconstruct(root, memo, *object.__reduce_ex__(root, 4))  # type: ignore[attr-defined,no-any-return]
+    copied: list[Value] = []
+    stack = [root]
+    while stack:
+        v: Any = stack[-1]
+        if id(v) in memo:
+            stack.pop()
+            continue
+        cls = v.__class__
+        if cls is _Node:
+            inputs = v._prev
+        elif cls is _Detached:
+            inputs = v._source[0]
+        elif cls is Value or cls is _Constant:
+            inputs = ()
+        else:  # a user's subclass inside the graph
+            stack.pop()
+            copy.deepcopy(v, memo)
+            continue
+        missing = [x for x in inputs if id(x) not in memo]
+        if missing:  # copy them first, then come back to v
+            missing.reverse()
+            stack += missing
+            continue
+        stack.pop()
+        c = _new(cls)
+        c.data, c.grad, c.label = v.data, v.grad, v.label
+        if cls is _Node:
+            c._prev = tuple([memo[id(x)] for x in inputs])
+            c._op = v._op
+        elif cls is _Detached:
+            c._source = (tuple([memo[id(x)] for x in inputs]), v._source[1])
+        memo[id(v)] = c
+        copied.append(v)
+    memo.setdefault(id(memo), []).extend(copied)  # type: ignore[call-overload]
+    return memo[id(root)]  # type: ignore[no-any-return]
+
+
+def _reduce_value(v: Value, protocol: SupportsIndex) -> str | tuple[Any, ...]:
+    cls = v.__class__
+    if cls is _Node:
+        inputs, op = v._prev, v._op
+    elif cls is _Detached:
+        inputs, op = v._source  # type: ignore[attr-defined]
+    elif cls is Value or cls is _Constant:
+        return (_unpickle_leaf, (cls, v.data, v.grad, v.label))
+    else:
+        return object.__reduce_ex__(v, protocol)  # a user's subclass: the default way
+    return (_unpickle_node, (cls, v.data, v.grad, v.label, _PICKLE_STARTS, _Below(v), inputs, op))
+
+
+def _unpickle_leaf(cls: type, data: float, grad: float, label: str) -> Value:
+    if cls is not Value and cls is not _Constant:
+        raise ValueError(f"unpickling a Value: {cls!r} is not a leaf class of autograd_lite")
+    v: Any = _new(cls)
+    v.data, v.grad, v.label = data, grad, label
+    return v  # type: ignore[no-any-return]
+
+
+def _unpickle_node(
+    cls: type, data: float, grad: float, label: str, _starts: None, _below: None, inputs: Any, op: Any
+) -> Value:
+    v: Any = _new(cls)
+    if cls is _Node:
+        v._prev, v._op = inputs, op
+    elif cls is _Detached:
+        v._source = (inputs, op)
+    else:
+        raise ValueError(f"unpickling a Value: {cls!r} is not a node class of autograd_lite")
+    v.data, v.grad, v.label = data, grad, label
+    return v  # type: ignore[no-any-return]
+
+
+def _unpickle_nothing(*_: Any) -> None:
+    """What the helpers below load as: nothing (a list of nodes is made, then dropped)."""
+    return None
+
+
+class _Listed(set):  # type: ignore[type-arg]
+    """The interior nodes already listed in the pickle being written (see _Below)."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_unpickle_nothing, ())
+
+
+_this_thread = threading.local()  # .registries: weak references to the registries of pickles being written
+
+
+def _current_registry() -> _Listed | None:
+    """The registry of the pickle being written in this thread (the newest alive: a pickle
+    written while writing another is done before it), or None for a pickler without a memo."""
+    registries = getattr(_this_thread, "registries", None)
+    while registries:
+        listed = registries[-1]()
+        if listed is not None:
+            return listed
+        registries.pop()
+    return None
+
+
+class _PickleStarts:
+    """Reduced once per pickle (pickle's memo answers after that): starts its registry."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        listed = _Listed()
+        registries = [r for r in getattr(_this_thread, "registries", ()) if r() is not None]
+        registries.append(weakref.ref(listed))
+        _this_thread.registries = registries
+        return (_unpickle_nothing, (listed,))  # so pickle's memo keeps ``listed`` alive
+
+
+_PICKLE_STARTS = _PickleStarts()
+
+
+class _Below:
+    """Saved ahead of a node's inputs: the interior nodes below it not saved yet, in order."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, node: Value) -> None:
+        self.node = node
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        v = self.node
+        listed = _current_registry()
+        if listed is None or v in listed:
+            # Listed already: every node below is saved before v. Or a pickler without a
+            # memo (Pickler.fast), which saves an object again each time it meets it: a list
+            # would save each node twice; the inputs alone, as by default, save it once.
+            return (_unpickle_nothing, ())
+        return (_unpickle_nothing, (_list_below(v, listed),))
+
+
+def _inputs(v: Any) -> tuple[Value, ...]:
+    cls = v.__class__
+    if cls is _Node:
+        return v._prev  # type: ignore[no-any-return]
+    if cls is _Detached:
+        return v._source[0]  # type: ignore[no-any-return]
+    return ()
+
+
+def _list_below(root: Value, listed: set[Value]) -> list[Value]:
+    """The interior nodes below ``root`` not yet in ``listed``, each after its
+    inputs, found with an explicit stack; they and ``root`` join ``listed``."""
+    order: list[Value] = []
+    stack = [x for x in reversed(_inputs(root)) if (x.__class__ is _Node or x.__class__ is _Detached)]
+    while stack:
+        v = stack[-1]
+        if v in listed:
+            stack.pop()
+            continue
+        missing = [
+            x for x in _inputs(v) if (x.__class__ is _Node or x.__class__ is _Detached) and x not in listed
+        ]
+        if missing:  # list them first, then come back to v
+            missing.reverse()
+            stack += missing
+            continue
+        stack.pop()
+        listed.add(v)
+        order.append(v)
+    listed.add(root)
     return order
