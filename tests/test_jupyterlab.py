@@ -32,9 +32,7 @@ import pytest
 
 from autograd_lite.walkthrough import walkthrough_data
 from tests.test_walkthrough import (
-    CHROMIUM,
     CURRENT_IN_VIEW,
-    LAUNCH_ARGS,
     _unavailable,
     demo_sample,
     in_view_args,
@@ -159,22 +157,6 @@ def lab(tmp_path_factory):
         yield f"{base}/lab/tree/{NOTEBOOK}?token={token}", log
     finally:
         _stop(server)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed (pip install -e '.[dev]')")
-    if not os.access(CHROMIUM, os.X_OK):
-        _unavailable(f"Chromium is not installed at {CHROMIUM} (Debian: apt-get install chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 # What of an element a person sees: the part of the browser window that JupyterLab's notebook panel

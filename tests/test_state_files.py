@@ -15,8 +15,7 @@ import pytest
 
 from autograd_lite import Value
 from autograd_lite.nn import MLP, RNN, Layer, Module, Neuron
-
-_DATA = Value.__dict__["data"]
+from tests.test_optim_all_or_nothing import DataTripwire
 
 
 def saved(tmp_path, model, name="model.json"):
@@ -178,21 +177,7 @@ def test_other_bad_files_are_named(tmp_path, content, message):
     refuse(tmp_path, content, message)
 
 
-class AssignTripwire(Value):
-    """A parameter whose data raises KeyboardInterrupt the first time it is set, once armed."""
-
-    __slots__ = ("armed",)
-
-    @property
-    def data(self):
-        return _DATA.__get__(self, Value)
-
-    @data.setter
-    def data(self, value):
-        if getattr(self, "armed", False):
-            self.armed = False
-            raise KeyboardInterrupt
-        _DATA.__set__(self, value)
+AssignTripwire = DataTripwire  # a parameter that refuses (KeyboardInterrupt) the first assignment, once armed
 
 
 class Pair(Module):
