@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Union
 from urllib.parse import quote
@@ -49,6 +49,16 @@ from urllib.parse import quote
 import graphviz
 
 from autograd_lite.engine import Value, topological_order
+from autograd_lite.graph_model import (
+    GraphModel,
+    ModelNode,
+    cluster_chain,
+    graph_model,
+    module_of_parameter,
+    module_paths,
+)
+
+_cluster_chain = cluster_chain  # the name older code and tests use
 
 __all__ = [
     "DEFAULT_MAX_NODES",
@@ -192,97 +202,6 @@ def _legend(scale: tuple[float, float]) -> str:
 
 # ----------------------------------------------------------------------------
 # Modules: which nn module (neuron, layer) a value belongs to.
-
-
-def module_of_parameter(label: str) -> str | None:
-    """The module path of a parameter labelled with its dotted name, or ``None``.
-
-    The path is the label without its final name and an optional trailing
-    index: ``layers.0.neurons.3.w.1`` and ``layers.0.neurons.3.b`` belong to
-    ``layers.0.neurons.3``. A label without such a path (``x``, ``w1``) is not
-    a module parameter.
-    """
-    parts = label.split(".")
-    if len(parts) > 1 and parts[-1].isdigit():
-        parts.pop()
-    parts.pop()
-    if not parts or not all(parts):
-        return None
-    return ".".join(parts)
-
-
-def _common_path(paths: Collection[str]) -> str | None:
-    split = [p.split(".") for p in paths]
-    common: list[str] = []
-    for segments in zip(*split):
-        if len(set(segments)) != 1:
-            break
-        common.append(segments[0])
-    # a path ending in a list name ("layers") is no module: drop it
-    while common and len(common) < min(len(s) for s in split) and split[0][len(common)].isdigit():
-        common.pop()
-    return ".".join(common) or None
-
-
-_CHAIN_OPS = frozenset({"+", "sum"})
-
-
-def module_paths(nodes: Iterable[Value]) -> dict[Value, str]:
-    """The module path of every value that belongs to an ``nn`` module.
-
-    ``nodes`` must list children before parents (``topological_order``).
-    A parameter (a leaf labelled ``<module path>.<name>[.<index>]``) belongs
-    to its module. An interior value belongs to module M when
-
-    * one of its children is a parameter of M (a neuron's ``dot`` node, or
-      the ``*`` and ``+`` nodes of an unfused neuron), or
-    * it is a ``+``/``sum`` whose children all belong to M (the rest of an
-      unfused neuron's chain of sums), or
-    * it has one input, which belongs to M by one of the rules above (the
-      neuron's activation).
-
-    A value whose children point at several modules belongs to their common
-    enclosing module, if any. Values outside any module (inputs, the loss)
-    are left out.
-    """
-    owner: dict[Value, str] = {}
-    direct: set[Value] = set()  # members by the first two rules
-    for node in nodes:
-        kids = node._prev
-        if not kids:
-            path = module_of_parameter(node.label) if node.label else None
-            if path:
-                owner[node] = path
-                direct.add(node)
-            continue
-        from_params = {owner[k] for k in kids if not k._prev and k in owner}
-        if from_params:
-            common = _common_path(from_params)
-            if common:
-                owner[node] = common
-                direct.add(node)
-        elif node._op in _CHAIN_OPS:
-            paths = {owner.get(k) for k in kids}
-            if len(paths) == 1 and None not in paths:
-                owner[node] = paths.pop()  # type: ignore[assignment]
-                direct.add(node)
-        elif len(kids) == 1 and kids[0] in direct and kids[0]._prev:
-            owner[node] = owner[kids[0]]
-    return owner
-
-
-def _cluster_chain(path: str) -> list[str]:
-    """The module paths enclosing ``path`` (itself last), skipping list names.
-
-    ``layers.0.neurons.3`` gives ``["layers.0", "layers.0.neurons.3"]``.
-    """
-    parts = path.split(".")
-    chain = []
-    for i in range(1, len(parts) + 1):
-        if i < len(parts) and parts[i].isdigit():
-            continue  # "layers" is a list of modules, not a module
-        chain.append(".".join(parts[:i]))
-    return chain
 
 
 # ----------------------------------------------------------------------------
@@ -445,12 +364,16 @@ def draw_graph(
     )
     graph.attr("node", fontname="Helvetica")
     graph.attr("edge", color="#404040")
-    owner = module_paths(nodes) if (clusters or collapse) else {}
     if collapse:
+        owner = module_paths(nodes)
         _draw_collapsed(graph, nodes, owner, max_nodes, grads, grad_scale, number_format)
     else:
-        _draw_full(graph, nodes, owner if clusters else {}, show, number_format, highlight, shaded,
-                   grads, names, grad_scale)  # fmt: skip
+        model = graph_model(root, grads=grads, names=names, clusters=clusters)
+        look = dict(show=show, number_format=number_format, highlight=highlight, shaded=shaded)
+        statements, edges = full_statements(model, grad_scale=grad_scale, **look)
+        _clustered(graph, statements)
+        for tail, head, attrs in edges:
+            graph.edge(tail, head, **attrs)
     if legend:
         graph.node("legend", label=_legend(grad_scale), shape="plaintext", id="legend")
     return graph
@@ -460,23 +383,37 @@ draw_dot = draw_graph
 """micrograd's name for :func:`draw_graph`, so its notebooks work unchanged."""
 
 
-def _clustered(
-    graph: graphviz.Digraph, statements: Mapping[str | None, list[tuple[str, dict[str, str]]]]
-) -> None:
+Statements = dict[Union[str, None], list[tuple[str, dict[str, str]]]]
+"""Node statements ``(name, attributes)`` by the module path whose box holds them (``None``: outside)."""
+
+Edges = list[tuple[str, str, dict[str, str]]]
+"""Edge statements ``(tail, head, attributes)``."""
+
+
+def cluster_attributes(path: str) -> dict[str, str]:
+    """The attributes of module ``path``'s box: its label (the path as text), style and SVG id.
+
+    The SVG id is ``cluster_`` and the path percent-encoded
+    (``urllib.parse.quote(path, safe="")``: ``cluster_layers.0.neurons.3``).
+    """
+    ident = "cluster_" + quote(path, safe="", errors="surrogatepass")
+    return {"label": _plain_label(path), "style": "rounded,dashed", "color": "#7f7f7f",
+            "fontname": "Helvetica", "fontsize": "14", "id": ident}  # fmt: skip
+
+
+def _clustered(graph: graphviz.Digraph, statements: Statements) -> None:
     """Add node statements to ``graph``, each module's inside nested cluster boxes.
 
     A module's box is the subgraph ``cluster_<path>`` with ``.`` and every other
     character outside ``[A-Za-z0-9_]`` written ``_`` (and a number appended
-    if two paths meet), its SVG id is ``cluster_`` and the path percent-encoded
-    (``urllib.parse.quote(path, safe="")``: ``cluster_layers.0.neurons.3``),
-    and its label is the path as text.
+    if two paths meet), with :func:`cluster_attributes`.
     """
     subgraphs: dict[str, graphviz.Digraph] = {}
     names: set[str] = set()
     for path in statements:
         if path is None:
             continue
-        for cluster in _cluster_chain(path):
+        for cluster in cluster_chain(path):
             if cluster not in subgraphs:
                 name = base = "cluster_" + re.sub(r"[^A-Za-z0-9_]", "_", cluster)
                 number = 1
@@ -484,96 +421,108 @@ def _clustered(
                     name, number = f"{base}_{number}", number + 1
                 names.add(name)
                 sub = graphviz.Digraph(name=name)
-                ident = "cluster_" + quote(cluster, safe="", errors="surrogatepass")
-                sub.attr(label=_plain_label(cluster), style="rounded,dashed", color="#7f7f7f",
-                         fontname="Helvetica", fontsize="14", id=ident)  # fmt: skip
+                sub.attr(**cluster_attributes(cluster))
                 subgraphs[cluster] = sub
     for path, items in statements.items():
-        target = graph if path is None else subgraphs[_cluster_chain(path)[-1]]
+        target = graph if path is None else subgraphs[cluster_chain(path)[-1]]
         for name, attrs in items:
             target.node(name, **attrs)
-    for cluster in sorted(subgraphs, key=lambda p: -len(_cluster_chain(p))):
-        chain = _cluster_chain(cluster)
+    for cluster in sorted(subgraphs, key=lambda p: -len(cluster_chain(p))):
+        chain = cluster_chain(cluster)
         parent = graph if len(chain) == 1 else subgraphs[chain[-2]]
         parent.subgraph(subgraphs[cluster])
 
 
-def _draw_full(
-    graph: GraphDrawing,
-    nodes: list[Value],
-    owner: Mapping[Value, str],
-    show: Sequence[str],
-    number_format: str,
-    highlight: Iterable[Highlight],
-    shaded: Iterable[Value],
-    grads: Mapping[Value, float] | None,
-    names: Mapping[Value, str] | None,
-    grad_scale: tuple[float, float],
-) -> None:
-    ids = {node: f"v{i}" for i, node in enumerate(nodes)}
+def full_statements(
+    model: GraphModel,
+    *,
+    show: Sequence[str] = FIELDS,
+    number_format: str = ".4f",
+    highlight: Iterable[Highlight] = (),
+    shaded: Iterable[Value] = (),
+    grad_scale: tuple[float, float] = GRAD_SCALE,
+) -> tuple[Statements, Edges]:
+    """Every value's box, op and edges as Graphviz statements, grouped by module.
+
+    The one place the picture's look is decided: :func:`draw_graph` nests
+    them in module boxes, and the stepper's front end recomposes them when a
+    module box is collapsed or expanded.
+    """
     hot_values, hot_edges = _resolve_highlights(highlight)
     done = set(shaded)
-    statements: dict[str | None, list[tuple[str, dict[str, str]]]] = {}
-    edges: list[tuple[str, str, dict[str, str]]] = []
-    for node in nodes:
-        vid = ids[node]
-        grad = node.grad if grads is None else grads.get(node, node.grad)
-        name = names.get(node, node.label) if names is not None else node.label
-        path = owner.get(node)
-        if path and name.startswith(path + "."):
-            name = name[len(path) + 1 :]  # inside its module's box, "w.0" says enough
-        fields = []
-        for field in show:
-            if field == "label" and name:
-                fields.append(name)
-            elif field == "data":
-                fields.append(f"data {format(node.data, number_format)}")
-            elif field == "grad":
-                fields.append(f"grad {format(grad, number_format)}")
-        classes = (
-            ["value"] + (["highlight"] if node in hot_values else []) + (["done"] if node in done else [])
-        )
-        attrs = {
-            "label": _record_label(fields) if fields else "{ }",
-            "shape": "record",
-            "style": "filled,bold" if node in done else "filled",
-            "fillcolor": grad_colour(grad, grad_scale),
-            "fontcolor": _font_colour(grad, grad_scale),
-            "id": vid,
-            "class": " ".join(classes),
-        }
-        if node in hot_values:
-            attrs.update(color=_HIGHLIGHT, penwidth="3")
-        elif node in done:
-            attrs.update(color="#202020", penwidth="2.5")
-        statements.setdefault(path, []).append((vid, attrs))
-        if not node._prev:
+    statements: Statements = {}
+    edges: Edges = []
+    for node in model.nodes:
+        value = node.value
+        hot, shade = value in hot_values, value in done
+        classes = ["value"] + (["highlight"] if hot else []) + (["done"] if shade else [])
+        attrs = _value_box(node, show, number_format, grad_scale, hot, shade)
+        attrs["class"] = " ".join(classes)
+        statements.setdefault(node.module, []).append((node.id, attrs))
+        if node.op is None:
             continue
-        op_attrs = {
-            "label": _plain_label(str(node._op)),
-            "shape": "ellipse",
-            "fontsize": "12",
-            "height": "0.3",
-            "style": "filled",
-            "fillcolor": "white",
-            "id": f"{vid}_op",
-            "class": " ".join(["op", *classes[1:]]),
-        }
-        if node in hot_values:
-            op_attrs.update(color=_HIGHLIGHT, penwidth="3")
-        statements[path].append((f"{vid}_op", op_attrs))
-        out_attrs = {"id": f"{vid}_out", "class": "output"}
-        if node in hot_values:
+        statements[node.module].append((f"{node.id}_op", _op_oval(node, hot, classes)))
+        out_attrs = {"id": f"{node.id}_out", "class": "output"}
+        if hot:
             out_attrs.update(color=_HIGHLIGHT, penwidth="3", **{"class": "output highlight"})
-        edges.append((f"{vid}_op", vid, out_attrs))
-        for position, child in enumerate(node._prev):
-            attrs = {"id": f"{vid}_e{position}", "class": "input"}
-            if (id(node), ("pos", position)) in hot_edges or (id(node), ("child", id(child))) in hot_edges:
+        edges.append((f"{node.id}_op", node.id, out_attrs))
+        for position, (child_id, child) in enumerate(zip(node.inputs, value._prev)):
+            attrs = {"id": f"{node.id}_e{position}", "class": "input"}
+            if (id(value), ("pos", position)) in hot_edges or (id(value), ("child", id(child))) in hot_edges:
                 attrs.update(color=_HIGHLIGHT, penwidth="3", **{"class": "input highlight"})
-            edges.append((ids[child], f"{vid}_op", attrs))
-    _clustered(graph, statements)
-    for tail, head, attrs in edges:
-        graph.edge(tail, head, **attrs)
+            edges.append((child_id, f"{node.id}_op", attrs))
+    return statements, edges
+
+
+def _value_box(
+    node: Any,
+    show: Sequence[str],
+    number_format: str,
+    grad_scale: tuple[float, float],
+    hot: bool,
+    shade: bool,
+) -> dict[str, str]:
+    """A value's record box: its name (inside its module's box, "w.0" says enough), data and grad."""
+    name = node.name
+    if node.module and name.startswith(node.module + "."):
+        name = name[len(node.module) + 1 :]
+    fields = []
+    for field in show:
+        if field == "label" and name:
+            fields.append(name)
+        elif field == "data":
+            fields.append(f"data {format(node.data, number_format)}")
+        elif field == "grad":
+            fields.append(f"grad {format(node.grad, number_format)}")
+    attrs = {
+        "label": _record_label(fields) if fields else "{ }",
+        "shape": "record",
+        "style": "filled,bold" if shade else "filled",
+        "fillcolor": grad_colour(node.grad, grad_scale),
+        "fontcolor": _font_colour(node.grad, grad_scale),
+        "id": node.id,
+    }
+    if hot:
+        attrs.update(color=_HIGHLIGHT, penwidth="3")
+    elif shade:
+        attrs.update(color="#202020", penwidth="2.5")
+    return attrs
+
+
+def _op_oval(node: ModelNode, hot: bool, classes: list[str]) -> dict[str, str]:
+    attrs = {
+        "label": _plain_label(node.op or ""),
+        "shape": "ellipse",
+        "fontsize": "12",
+        "height": "0.3",
+        "style": "filled",
+        "fillcolor": "white",
+        "id": f"{node.id}_op",
+        "class": " ".join(["op", *classes[1:]]),
+    }
+    if hot:
+        attrs.update(color=_HIGHLIGHT, penwidth="3")
+    return attrs
 
 
 def _draw_collapsed(
@@ -595,7 +544,7 @@ def _draw_collapsed(
         for i, node in enumerate(nodes):
             path = owner.get(node)
             if path is not None:
-                groups[node] = "module:" + (_cluster_chain(path)[0] if level >= 2 else path)
+                groups[node] = "module:" + (cluster_chain(path)[0] if level >= 2 else path)
             elif level >= 1:
                 groups[node] = "inputs:" if not node._prev else "op:" + str(node._op)
             else:
@@ -638,7 +587,7 @@ def _draw_collapsed(
             "class": kind,
         }
         if kind == "module":
-            parent = _cluster_chain(rest)
+            parent = cluster_chain(rest)
             path: str | None = parent[-2] if len(parent) > 1 else None
         else:
             path = None

@@ -24,6 +24,8 @@ every ``.grad`` is put back as it was.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import html
 import json
 import os
@@ -34,8 +36,10 @@ from pathlib import Path
 from typing import Any
 
 import graphviz
+from graphviz.quoting import attr_list, quote, quote_edge
 
 from autograd_lite.engine import Value, topological_order
+from autograd_lite.graph_model import GraphModel, cluster_chain, graph_model
 from autograd_lite.stepper import (
     Step,
     UpdateStep,
@@ -44,7 +48,15 @@ from autograd_lite.stepper import (
     update_steps,
     value_names,
 )
-from autograd_lite.viz import GRAD_SCALE, _font_colour, draw_graph, grad_colour
+from autograd_lite.viz import (
+    GRAD_SCALE,
+    _font_colour,
+    _plain_label,
+    cluster_attributes,
+    draw_graph,
+    full_statements,
+    grad_colour,
+)
 
 __all__ = ["explore", "export_steps_html", "walkthrough_data"]
 
@@ -132,6 +144,7 @@ def walkthrough_data(
         number_format=number_format,
         grad_scale=grad_scale,
     )
+    model = graph_model(root, grads=start, names=names)
     svg = None
     if layout != "browser":
         try:
@@ -174,9 +187,62 @@ def walkthrough_data(
         "start": initial,
         "steps": records,
         "names": {ids[v]: names[v] for v in nodes},
+        "graph": _recomposable(model, drawing, number_format, grad_scale),
         "intro": INTRO,
         "interval_ms": interval_ms,
     }
+
+
+def _recomposable(
+    model: GraphModel, drawing: graphviz.Digraph, number_format: str, grad_scale: tuple[float, float]
+) -> dict[str, Any]:
+    """The picture as DOT pieces the front end puts together again when module boxes collapse.
+
+    The same statements as ``drawing`` (:func:`autograd_lite.viz.full_statements`):
+    ``header`` (the graph's attributes), ``clusters`` (each module, parents
+    first: its path, parent, SVG id, the opening of its box, and the one
+    node standing for it when collapsed), ``items`` (``[module path or None,
+    node name, statement]``), ``edges`` (``[tail, head, statement]``) and
+    ``footer`` (the legend and the closing brace). ``stepper.js``'s
+    ``composeDot`` nests them, leaving out what a collapsed box hides.
+    """
+    statements, edges = full_statements(model, number_format=number_format, grad_scale=grad_scale)
+    lines = drawing.source.splitlines(keepends=True)
+    body = next(i for i, line in enumerate(lines) if line.lstrip().startswith(("v", "subgraph", "legend")))
+    header = "".join(lines[:body])
+    sizes = _module_sizes(model)
+    clusters = []
+    for i, path in enumerate(model.modules):
+        attrs = cluster_attributes(path)
+        values, params = sizes[path]
+        closed = {  # a plain box, not a record: Graphviz cannot keep records in order side by side
+            "label": _plain_label(f"{path}\n{values} values, {params} parameters\nclick to expand"),
+            "shape": "box", "style": "filled,rounded", "fillcolor": "#ececec", "color": "#7f7f7f",
+            "fontsize": "12", "id": attrs["id"], "class": "collapsed",
+        }  # fmt: skip
+        clusters.append({
+            "path": path, "parent": model.parent(path), "id": attrs["id"],
+            "open": f"subgraph cluster_{i} {{\n\tgraph{attr_list(None, kwargs=attrs)}\n",
+            "closed": f"m{i}{attr_list(None, kwargs=closed)}\n",
+            "name": f"m{i}",
+        })  # fmt: skip
+    items = [[path, name, f"{quote(name)}{attr_list(None, kwargs=a)}\n"]
+             for path, group in statements.items() for name, a in group]  # fmt: skip
+    arrows = [[t, h, f"{quote_edge(t)} -> {quote_edge(h)}{attr_list(None, kwargs=a)}\n"] for t, h, a in edges]
+    legend = next((line for line in lines if line.lstrip().startswith("legend")), "")
+    return {"header": header, "clusters": clusters, "items": items, "edges": arrows, "footer": legend + "}\n"}
+
+
+def _module_sizes(model: GraphModel) -> dict[str, tuple[int, int]]:
+    """For each module: how many values it holds (its submodules' included), and how many are parameters."""
+    sizes = dict.fromkeys(model.modules, (0, 0))
+    for node in model.nodes:
+        if node.module is None:
+            continue
+        for path in cluster_chain(node.module):
+            values, params = sizes[path]
+            sizes[path] = (values + 1, params + (node.op is None))
+    return sizes
 
 
 def _params_in(params: Any, ids: dict[Value, str]) -> list[Value]:
@@ -236,9 +302,14 @@ def _compact(svg: str) -> str:
 # Two homes for one front end.
 
 
-def _script_safe(text: str) -> str:
-    """JSON for inside a <script> element: no '<' can close it or open a comment."""
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+def _packed(text: str) -> str:
+    """``text`` gzipped and in base64, for inside a <script> element: a third of its size, and inert.
+
+    The page unpacks it with the browser's ``DecompressionStream``. Base64
+    holds no ``<``, so nothing inside can close the element, whatever the
+    labels say.
+    """
+    return base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
 
 
 def export_steps_html(
@@ -246,9 +317,11 @@ def export_steps_html(
 ) -> Path:
     """Write the walkthrough as one self-contained HTML file (no network, no Python needed to open it).
 
-    Options are those of :func:`walkthrough_data`. Viz.js is included only
-    when the picture is laid out in the browser (no system ``dot``, or
-    ``layout="browser"``). The file is written whole or not at all.
+    Options are those of :func:`walkthrough_data`. The data and Viz.js
+    (which lays the picture out when there is no system ``dot``, and again
+    whenever a module box is collapsed or expanded) are stored gzipped, so
+    the walkthrough of ``MLP(2, [16, 16, 1])`` on one sample stays under 1 MB.
+    The file is written whole or not at all.
 
     Returns:
         The path written.
@@ -257,18 +330,16 @@ def export_steps_html(
     if target.suffix.lower() not in (".html", ".htm"):
         raise ValueError(f"export_steps_html: the path must end in .html, got {str(path)!r}")
     data = walkthrough_data(root, **options)
-    viz = _frontend("vendor/viz-global.js") if data["svg"] is None else ""
-    page = _frontend("page.html")
     parts = {
         "/*CSS*/": _frontend("stepper.css"),
-        "/*DATA*/": _script_safe(json.dumps(data)),
-        "/*VIZ*/": viz,
+        "/*DATA*/": _packed(json.dumps(data)),
+        "/*VIZ*/": _packed(_frontend("vendor/viz-global.js")),
         "/*MODULE*/": _frontend("stepper.js"),
         "/*TITLE*/": html.escape(title),
     }
-    for marker, text in parts.items():
-        if marker in ("/*DATA*/", "/*VIZ*/", "/*MODULE*/") and "</script" in text.lower():
-            raise RuntimeError(f"export_steps_html: {marker} would close its <script> element")
+    if "</script" in parts["/*MODULE*/"].lower():
+        raise RuntimeError("export_steps_html: the front end's module would close its <script> element")
+    page = _frontend("page.html")
     # One pass: text put in is never searched for markers again (a label may read "/*VIZ*/").
     page = re.sub(r"/\*(CSS|DATA|VIZ|MODULE|TITLE)\*/", lambda m: parts[m.group(0)], page)
     tmp = target.with_name(target.name + ".part")
@@ -294,4 +365,4 @@ def explore(root: Value, **options: Any) -> Any:
         data = traitlets.Dict().tag(sync=True)
         viz_js = traitlets.Unicode("").tag(sync=True)
 
-    return StepperWidget(data=data, viz_js=_frontend("vendor/viz-global.js") if data["svg"] is None else "")
+    return StepperWidget(data=data, viz_js=_frontend("vendor/viz-global.js"))

@@ -9,7 +9,8 @@ projector), steps through every step with the arrow key and reads the time
 the front end took to apply each one (``data-step-ms``: the attribute changes
 and keeping the current edge in view), then the same with the graph laid out
 in the browser by Viz.js (no system ``dot``). With ``--screenshot PATH`` it
-saves the page after 40 steps.
+saves the page after 40 steps. Last, the time to lay the picture out again
+in the browser with every neuron, then every layer, collapsed, and open again.
 """
 
 from __future__ import annotations
@@ -55,6 +56,22 @@ def step_through(browser: object, path: Path, screenshot: Path | None) -> tuple[
     return ready, times
 
 
+def fold(browser: object, path: Path) -> dict[str, float]:
+    """Seconds to lay the picture out again with each module kind collapsed, then everything open."""
+    page = browser.new_page(viewport={"width": 1280, "height": 720})  # type: ignore[attr-defined]
+    page.goto(path.as_uri())
+    page.wait_for_function("document.querySelector('.al-stepper')?.dataset.step === '0'", timeout=120_000)
+    seconds = {}
+    for label in ("one box per neuron", "one box per layer", "show every value"):
+        started = time.perf_counter()
+        page.select_option(".al-levels", label=label)
+        page.wait_for_function("document.querySelector('.al-stepper').dataset.layout === 'done'")
+        page.eval_on_selector(".al-stepper", "e => { e.dataset.layout = ''; }")
+        seconds[label] = time.perf_counter() - started
+    page.close()
+    return seconds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--screenshot", type=Path, help="save the page after 40 steps")
@@ -72,6 +89,8 @@ def main() -> int:
                 f"{len(times)} steps: median {statistics.median(times):.2f} ms, "
                 f"95th percentile {sorted(times)[int(0.95 * len(times))]:.2f} ms, max {max(times):.2f} ms"
             )
+        folds = fold(browser, path)
+        print("laid out again by Viz.js: " + ", ".join(f"{k} {v:.2f} s" for k, v in folds.items()))
         browser.close()
     return 0
 

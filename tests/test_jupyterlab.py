@@ -44,7 +44,9 @@ NOTEBOOK = "stepper.ipynb"
 KERNEL = "autograd-lite-test"  # a kernelspec written for this test: this venv's python, nothing else
 KERNEL_NAME = "autograd_lite test"
 WINDOW = {"width": 1280, "height": 720}
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "stepper_jupyterlab.png"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+# Screenshots go to the test's temporary folder; AUTOGRAD_LITE_SCREENSHOTS=docs renews docs/'s.
+SCREENSHOTS_TO_DOCS = os.environ.get("AUTOGRAD_LITE_SCREENSHOTS") == "docs"
 CELLS = [
     "import sys\nprint(sys.executable)",
     "from autograd_lite import Value\n"
@@ -231,8 +233,18 @@ def test_the_stepper_steps_the_demo_model_in_jupyterlab(browser, lab):
         k -= 1
         check(k)
         print(f"last step applied in {stepper.get_attribute('data-step-ms')} ms")
-        SCREENSHOT.parent.mkdir(exist_ok=True)
-        page.screenshot(path=str(SCREENSHOT))
+        shots = DOCS if SCREENSHOTS_TO_DOCS else log.parent
+        page.screenshot(path=str(shots / "stepper_jupyterlab.png"))
+        # module boxes collapse in the widget too: laid out again by Viz.js in the browser
+        page.select_option(".al-stepper .al-levels", label="one box per neuron")
+        expect(stepper).to_have_attribute("data-layout", "done", timeout=60_000)
+        assert page.locator(".al-viewport g.node.collapsed").count() == 33
+        check_current = page.locator(".al-viewport .current").count()
+        assert check_current >= 1, "the current step's box is marked in the collapsed picture"
+        stepper.focus()
+        page.keyboard.press("ArrowRight")
+        expect(stepper).to_have_attribute("data-step", str(k + 1), timeout=5_000)
+        page.screenshot(path=str(shots / "stepper_jupyterlab_collapsed.png"))
         assert errors == []
     except Exception:
         failure = log.with_name("failure.png")

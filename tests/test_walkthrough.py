@@ -20,6 +20,7 @@ from autograd_lite import Value
 from autograd_lite.nn import MLP
 from autograd_lite.stepper import backward_steps
 from autograd_lite.walkthrough import export_steps_html, walkthrough_data
+from tests.html_pages import unpacked
 
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [
@@ -83,7 +84,7 @@ def test_without_dot_the_browser_lays_the_graph_out_from_the_dot_source(tmp_path
     data = walkthrough_data(neuron())
     assert data["svg"] is None and data["dot"].startswith("digraph")
     page = export_steps_html(neuron(), tmp_path / "n.html").read_text()
-    assert "Viz.js 3.31.0" in page  # vendored Graphviz in WebAssembly, no network
+    assert "Viz.js 3.31.0" in unpacked(page, "al-viz")  # vendored Graphviz in WebAssembly, no network
 
 
 def test_bad_input_is_refused_and_writes_nothing(tmp_path):
@@ -103,10 +104,26 @@ def test_bad_input_is_refused_and_writes_nothing(tmp_path):
 def test_a_label_cannot_close_the_pages_scripts(tmp_path):
     x = Value(1.0, label="</script><script>window.pwned = 1</script>/*VIZ*/")
     page = export_steps_html(x * 2, tmp_path / "p.html").read_text()
-    data = re.search(r'<script type="application/json" id="al-data">(.*?)</script>', page, re.S)
-    assert data is not None
-    assert json.loads(data.group(1))["steps"][0]["child"].startswith("v")  # the data block is whole
-    assert "window.pwned" not in page.split('id="al-data">')[0]
+    data = json.loads(unpacked(page, "al-data"))  # the data block is whole
+    assert data["steps"][0]["child"].startswith("v")
+    assert data["names"]["v0"] == x.label
+    assert "window.pwned" not in page and "/*VIZ*/" not in page
+
+
+def test_the_pieces_for_collapsing_hold_every_statement_of_the_picture():
+    root = demo_sample()
+    data = walkthrough_data(root, layout="browser")
+    graph = data["graph"]
+    pieces = graph["header"] + "".join(c["open"] for c in graph["clusters"])
+    pieces += "".join(i[2] for i in graph["items"]) + "".join(e[2] for e in graph["edges"]) + graph["footer"]
+    ids = set(re.findall(r"\bid=(v\d+(?:_op|_e\d+|_out)?)\b", data["dot"]))
+    assert len(ids) > 1000 and ids == set(re.findall(r"\bid=(v\d+(?:_op|_e\d+|_out)?)\b", pieces))
+    paths = [c["path"] for c in graph["clusters"]]
+    assert paths[:3] == ["layers.0", "layers.1", "layers.2"]  # outer first, in natural order
+    assert paths[3:6] == ["layers.0.neurons.0", "layers.0.neurons.1", "layers.0.neurons.2"]
+    first = graph["clusters"][3]
+    # a neuron: w.0, w.1, b, its dot and its relu
+    assert "layers.0.neurons.0\\n5 values, 3 parameters" in first["closed"]
 
 
 # -- in a real browser ------------------------------------------------------------------------------
@@ -232,5 +249,60 @@ def test_forward_then_backward_then_the_update_on_one_picture(browser, tmp_path)
     page.keyboard.press("Home")  # all the way back: as at the start
     assert page.locator('[id="v2"] text', has_text="data ?").count() == 1
     assert w.data == 0.5  # shown, never applied
+    assert errors == []
+    page.close()
+
+
+COLLAPSED_ORDER = """() => [...document.querySelectorAll('.al-viewport g.node.collapsed')]
+  .map((g) => [g.id, g.getBoundingClientRect().top])"""
+
+
+def _relaid_out(page, collapsed: str) -> None:
+    page.wait_for_function(
+        "(want) => { const s = document.querySelector('.al-stepper').dataset;"
+        " return s.layout === 'done' && s.collapsed === want; }",
+        arg=collapsed,
+        timeout=60_000,
+    )
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("layout", ["auto", "browser"])
+def test_module_boxes_collapse_and_expand_in_order_keeping_the_step(browser, tmp_path, layout):
+    root = demo_sample()
+    data = walkthrough_data(root)
+    steps = data["steps"]
+    home = {name: module for module, name, _ in data["graph"]["items"]}
+    path = export_steps_html(root, tmp_path / "collapse.html", layout=layout)
+    page, errors = open_walkthrough(browser, path)
+    for _ in range(30):
+        page.keyboard.press("ArrowRight")
+    page.select_option(".al-levels", label="one box per neuron")
+    neurons = [f"layers.{i}.neurons.{j}" for i in range(2) for j in range(16)] + ["layers.2.neurons.0"]
+    _relaid_out(page, " ".join(sorted(neurons)))
+    boxes = page.evaluate(COLLAPSED_ORDER)
+    assert len(boxes) == 33
+    for layer in ("layers.0", "layers.1"):  # top to bottom: neurons.0, neurons.1, ..., neurons.15
+        tops = {b[0]: b[1] for b in boxes if b[0].startswith(f"cluster_{layer}.")}
+        assert [tops[f"cluster_{layer}.neurons.{j}"] for j in range(16)] == sorted(tops.values())
+    assert page.eval_on_selector(".al-stepper", "e => e.dataset.step") == "30"  # still at step 30
+    neuron = home[steps[29]["child"]]  # step 30 adds into a value inside a neuron: its box is current
+    assert re.fullmatch(r"layers\.\d\.neurons\.\d+", neuron)
+    child_box = f"cluster_{neuron}"
+    assert page.locator(f'g.node.collapsed.current[id="{child_box}"]').count() == 1
+    page.select_option(".al-levels", label="one box per layer")
+    _relaid_out(page, "layers.0 layers.1 layers.2")
+    page.click('g.node.collapsed[id="cluster_layers.1"]')  # opens one level: its neurons as boxes
+    opened = ["layers.0", "layers.2", *[f"layers.1.neurons.{j}" for j in range(16)]]
+    _relaid_out(page, " ".join(sorted(opened)))
+    page.click('g.cluster[id="cluster_layers.1"] > text')  # a click on its box's label closes it again
+    _relaid_out(page, "layers.0 layers.1 layers.2")
+    page.select_option(".al-levels", label="show every value")
+    _relaid_out(page, "")
+    page.keyboard.press("End")  # the grads shown after relayouts are those backward() leaves
+    last = steps[-1]
+    assert page.locator(f'[id="{last["child"]}"] text', has_text=last["after"]["text"]).count() == 1
+    page.keyboard.press("ArrowLeft")
+    assert page.evaluate(CURRENT_IN_VIEW, in_view_args(steps[-2])) is True
     assert errors == []
     page.close()

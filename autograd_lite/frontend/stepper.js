@@ -19,8 +19,7 @@ function svgFrom(text) {
   return document.importNode(doc.documentElement, true);
 }
 
-async function layOut(data, vizSource) {
-  if (data.svg) return svgFrom(data.svg);
+async function loadViz(vizSource) {
   if (!globalThis.Viz && vizSource) {
     // Viz.js's global build defines globalThis.Viz; run it once per page.
     const url = URL.createObjectURL(new Blob([vizSource], { type: "text/javascript" }));
@@ -32,9 +31,99 @@ async function layOut(data, vizSource) {
       document.head.appendChild(script);
     });
   }
-  if (!globalThis.Viz) throw new Error("no system Graphviz picture and no Viz.js to lay the graph out");
-  const viz = await globalThis.Viz.instance();
+  return globalThis.Viz ? globalThis.Viz.instance() : null;
+}
+
+async function layOut(data, vizSource) {
+  if (data.svg) return svgFrom(data.svg);
+  const viz = await loadViz(vizSource);
+  if (!viz) throw new Error("no system Graphviz picture and no Viz.js to lay the graph out");
   return viz.renderSVGElement(data.dot);
+}
+
+// -- module boxes that collapse: the picture's DOT put together again ------------------------
+
+// The graph's pieces (walkthrough.py's _recomposable) and which module boxes are collapsed.
+class Modules {
+  constructor(graph) {
+    this.graph = graph;
+    this.byPath = new Map(graph.clusters.map((c) => [c.path, c]));
+    this.byId = new Map(graph.clusters.map((c) => [c.id, c]));
+    this.home = new Map(graph.items.map(([path, name]) => [name, path]));
+    this.collapsed = new Set();
+    this.rank = new Map(graph.clusters.map((c, i) => [c.name, i])); // modules in their natural order
+  }
+
+  depth(path) {
+    let d = 0;
+    for (let c = this.byPath.get(path); c; c = this.byPath.get(c.parent)) d++;
+    return d;
+  }
+
+  // The outermost collapsed box around module `path`, or null when every box around it is open.
+  hiddenBy(path) {
+    let hidden = null;
+    for (let c = this.byPath.get(path); c; c = this.byPath.get(c.parent)) {
+      if (this.collapsed.has(c.path)) hidden = c;
+    }
+    return hidden;
+  }
+
+  // What stands for the element `id` (v3, v3_op, v3_e0) in the picture: itself, or a collapsed box.
+  shownAs(id) {
+    const value = /^v\d+/.exec(id);
+    const path = value ? this.home.get(value[0]) : null;
+    const box = path ? this.hiddenBy(path) : null;
+    return box ? box.id : id;
+  }
+
+  // The DOT source with the collapsed boxes drawn as one node each.
+  dot() {
+    const g = this.graph;
+    const inside = new Map(); // module path (or "") -> its lines
+    const add = (path, line) => {
+      const key = path ?? "";
+      if (!inside.has(key)) inside.set(key, []);
+      inside.get(key).push(line);
+    };
+    const nodeOf = new Map(); // a hidden node's name -> the name of the box standing for it
+    for (const [path, name, line] of g.items) {
+      const box = path ? this.hiddenBy(path) : null;
+      if (box) nodeOf.set(name, box.name);
+      else add(path, line);
+    }
+    // Collapsed boxes, last first: with the crossing minimisation kept short (below), Graphviz
+    // stacks boxes side by side (a layer's neurons) in the reverse of their order in the source, so
+    // neurons.0 comes out on top. Left to itself, it rotates them (neurons.0 in the middle).
+    for (const c of [...g.clusters].reverse()) {
+      if (!this.hiddenBy(c.parent) && this.collapsed.has(c.path)) add(c.parent, c.closed);
+    }
+    const nest = (path) => {
+      const lines = [...(inside.get(path ?? "") || [])];
+      for (const c of g.clusters) {
+        if (c.parent === path && !this.hiddenBy(c.path)) lines.push(c.open, ...nest(c.path), "}\n");
+      }
+      return lines;
+    };
+    const keepOrder = this.collapsed.size ? "\tgraph [remincross=false mclimit=0.01]\n" : "";
+    return [g.header, keepOrder, ...nest(null), ...this.edgeLines(nodeOf), g.footer].join("");
+  }
+
+  // Every edge between shown nodes; edges into or out of collapsed boxes merged, one per pair.
+  edgeLines(nodeOf) {
+    const lines = [];
+    const merged = new Map();
+    for (const [tail, head, line] of this.graph.edges) {
+      const t = nodeOf.get(tail) ?? tail;
+      const h = nodeOf.get(head) ?? head;
+      if (t === tail && h === head) lines.push(line);
+      else if (t !== h) merged.set(`${t} -> ${h}`, [this.rank.get(t) ?? -1, this.rank.get(h) ?? -1]);
+    }
+    const inOrder = [...merged].sort(([, a], [, b]) => a[1] - b[1] || a[0] - b[0]);
+    for (const [pair] of inOrder) lines.push(`${pair} [class=collapsed]\n`);
+    return lines;
+  }
+
 }
 
 function element(tag, className, text) {
@@ -127,8 +216,10 @@ function normalize(step) {
 }
 
 class Stepper {
-  constructor(el, data, picture) {
+  constructor(el, data, picture, viz) {
     this.data = data;
+    this.viz = viz; // Viz.js, to lay the picture out again when a module box collapses; or null
+    this.modules = data.graph ? new Modules(data.graph) : null;
     this.steps = data.steps;
     this.picture = picture;
     this.at = 0; // steps applied; 0 = before the first
@@ -169,6 +260,7 @@ class Stepper {
       button("fit", "fit the width", () => this.fit()),
       button("+", "zoom in", () => this.setZoom(this.zoom * ZOOM_STEP)),
     );
+    if (this.viz && this.modules && this.modules.graph.clusters.length) bar.append(this.levelChooser());
     this.text = element("pre", "al-text");
     this.viewport = element("div", "al-viewport");
     this.viewport.append(this.picture.svg);
@@ -187,9 +279,55 @@ class Stepper {
     event.preventDefault();
   }
 
-  // A value's whole gradient: the sum over its uses, one backward step (term) each.
+  // Collapse module boxes by depth: every value, or each module at depth d drawn as one box.
+  levelChooser() {
+    const chooser = element("select", "al-levels");
+    chooser.title = "collapse module boxes (or click a box)";
+    const depths = new Map();
+    for (const c of this.modules.graph.clusters) {
+      const d = this.modules.depth(c.path);
+      if (!depths.has(d)) depths.set(d, c.path);
+    }
+    const mixed = new Option("boxes collapsed by clicks", "");
+    mixed.disabled = mixed.hidden = true;
+    chooser.append(mixed, new Option("show every value", "0"));
+    for (const [d, example] of [...depths].sort((a, b) => b[0] - a[0])) {
+      // "layers.0.neurons.3" is one of the "neurons"
+      const kind = /([^.]+)\.\d+$/.exec(example);
+      chooser.append(new Option(`one box per ${kind ? kind[1].replace(/s$/, "") : example}`, String(d)));
+    }
+    chooser.addEventListener("change", () => {
+      const d = Number(chooser.value);
+      const paths = this.modules.graph.clusters.filter((c) => this.modules.depth(c.path) === d).map((c) => c.path);
+      this.relayout(new Set(paths));
+    });
+    this.levels = chooser;
+    return chooser;
+  }
+
+  // A click on a module's box collapses it, on a collapsed box expands it; on a value, shows its
+  // gradient term by term.
   onClick(event) {
     const group = event.target.closest("g.node");
+    const box = this.modules && this.viz ? this.modules.byId.get((group || event.target.closest("g.cluster"))?.id) : null;
+    if (box) {
+      const collapsed = new Set(this.modules.collapsed);
+      if (collapsed.has(box.path)) {
+        // open one level: the modules inside it come as one box each
+        collapsed.delete(box.path);
+        for (const c of this.modules.graph.clusters) if (c.parent === box.path) collapsed.add(c.path);
+      } else {
+        for (const path of collapsed) if (path.startsWith(`${box.path}.`)) collapsed.delete(path); // inside it
+        collapsed.add(box.path);
+      }
+      this.relayout(collapsed);
+      return;
+    }
+    this.showSum(group);
+  }
+
+  // A value's whole gradient: the sum over its uses, one backward step (term) each.
+  showSum(group) {
     const name = group && this.data.names[group.id];
     if (!name) return;
     const terms = this.steps.filter((step) => step.kind === undefined && step.child === group.id);
@@ -228,7 +366,48 @@ class Stepper {
   highlight(on) {
     const step = this.current();
     if (!step) return;
-    for (const id of step.current) this.picture.mark(id, "current", on);
+    for (const id of step.current) this.picture.mark(this.shownAs(id), "current", on);
+  }
+
+  shownAs(id) {
+    return this.modules ? this.modules.shownAs(id) : id;
+  }
+
+  // Lay the picture out again with the module boxes `collapsed` drawn as one box each, and show on it
+  // what the steps so far have shown.
+  async relayout(collapsed) {
+    const previous = new Set(this.modules.collapsed);
+    this.modules.collapsed = collapsed;
+    this.root.dataset.layout = "busy";
+    let svg;
+    try {
+      svg = this.viz.renderSVGElement(this.modules.dot());
+    } catch (error) {
+      this.modules.collapsed = previous; // the picture stays as it was
+      this.text.textContent = `could not lay the graph out again: ${error}`;
+      this.root.dataset.layout = "failed";
+      return;
+    }
+    const picture = new Picture(svg);
+    for (const [id, field, shown] of this.data.start || []) picture.setValue(id, field, shown);
+    for (const step of this.steps.slice(0, this.at)) {
+      for (const [id, field, shown] of step.set) picture.setValue(id, field, shown);
+      if (step.done) picture.mark(step.done, "done", true);
+    }
+    this.picture.svg.replaceWith(svg);
+    this.picture = picture;
+    svg.addEventListener("click", (event) => this.onClick(event));
+    this.picture.zoomTo(this.zoom);
+    this.highlight(true);
+    this.show();
+    if (this.levels) {
+      const depths = new Set([...collapsed].map((p) => this.modules.depth(p)));
+      const whole = depths.size === 1 && [...depths][0] === Number(this.levels.value);
+      if (!collapsed.size) this.levels.value = "0";
+      else if (!whole) this.levels.value = "";
+    }
+    this.root.dataset.layout = "done";
+    this.root.dataset.collapsed = [...collapsed].sort().join(" ");
   }
 
   show() {
@@ -243,7 +422,7 @@ class Stepper {
   // Scroll so that the elements `ids` are in view, all of them when they fit together (a step's op
   // and the value it changes), else the last; leave the view alone when they are in it already.
   keepInView(ids) {
-    const boxes = ids.map((id) => this.picture.byId(id)).filter(Boolean).map((e) => e.getBoundingClientRect());
+    const boxes = ids.map((id) => this.picture.byId(this.shownAs(id))).filter(Boolean).map((e) => e.getBoundingClientRect());
     if (!boxes.length) return;
     const view = this.viewport.getBoundingClientRect();
     const union = {
@@ -294,14 +473,15 @@ class Stepper {
 
 async function render({ model, el }) {
   const data = model.get("data");
-  let svg;
+  let svg, viz;
   try {
     svg = await layOut(data, model.get("viz_js"));
+    viz = await loadViz(model.get("viz_js"));
   } catch (error) {
     el.append(element("pre", "al-error", String(error)));
     return;
   }
-  const stepper = new Stepper(el, data, new Picture(svg));
+  const stepper = new Stepper(el, data, new Picture(svg), viz);
   requestAnimationFrame(() => {
     stepper.fit();
     stepper.goto(data.start || 0);
