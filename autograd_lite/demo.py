@@ -35,10 +35,7 @@ def plot_decision_boundary(
     model: MLP, X: list[list[float]], y: list[int], path: Path, steps: int = 80
 ) -> None:
     """Colour the plane by the model's class, with the data on top, and save it."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # a figure of its own: the backend is never changed
 
     xs = [p[0] for p in X]
     ys = [p[1] for p in X]
@@ -48,13 +45,13 @@ def plot_decision_boundary(
     gy = [y0 + (y1 - y0) * j / (steps - 1) for j in range(steps)]
     with no_grad():
         scores = [[model([a, b]).data for a in gx] for b in gy]  # type: ignore[union-attr]
-    fig, ax = plt.subplots(figsize=(6, 5))
+    fig = Figure(figsize=(6, 5))
+    ax = fig.subplots()
     ax.contourf(gx, gy, scores, levels=[-1e9, 0, 1e9], colors=["#f4b6b6", "#b6d0f4"], alpha=0.8)
     ax.contour(gx, gy, scores, levels=[0], colors="k", linewidths=1)
     ax.scatter(xs, ys, c=["#c0392b" if t < 0 else "#2a5caa" for t in y], s=18, edgecolors="k", linewidths=0.3)
     ax.set_title("MLP(2, [16, 16, 1]) decision boundary on two moons")
     fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
 
 
 def run_demo(

@@ -566,6 +566,12 @@ class Value:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: a card with label, data, grad and op, and the graph when it is small."""
+        from autograd_lite.display import value_card
+
+        return value_card(self)
+
     # -- copying and pickling: without recursion, for graphs of any depth -----
 
     def __copy__(self) -> Value:

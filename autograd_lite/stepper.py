@@ -180,6 +180,22 @@ class Step:
             f"{child}.grad: {_number(self.grad_before)} -> {_number(self.child_grad)}"
         )
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: the chain-rule line, then the rule, the upstream gradient and the running total."""
+        import html
+
+        rows = [
+            ("rule", self.formula or "(no formula: a custom op without one)"),
+            (f"d{self.root_name}/d{self.node_name}", _number(self.upstream)),
+            ("local derivative", _number(self.local)),
+            ("adds", _number(self.contribution)),
+            (f"{self.child_name}.grad", f"{_number(self.grad_before)} -> {_number(self.child_grad)}"),
+        ]
+        table = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+                        for k, v in rows)  # fmt: skip
+        line = html.escape(self.explain())
+        return f"<div><b>Step {self.index}</b><pre>{line}</pre><table>{table}</table></div>"
+
     def parts(self) -> dict[str, Any]:
         """The step as plain data (names, text and numbers), e.g. for a front end or JSON.
 
