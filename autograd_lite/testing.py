@@ -200,7 +200,8 @@ def _bounded_estimate(f: Callable[..., Any], args: Sequence[Value], i: int, h: f
         return math.nan, math.inf
     # D(2h) - D(h) = 3 c h**2 + ... (Richardson): the truncation error c h**2 of D(h) is about a third
     # of it, give or take the rounding of both quotients; doubled for safety.
-    return d1, 2 * (abs(d1 - d2) / 3 + (r1 + r2) / 3) + r1
+    # + the smallest normal float: below it (subnormals) precision is absolute, not relative
+    return d1, 2 * (abs(d1 - d2) / 3 + (r1 + r2) / 3) + r1 + sys.float_info.min
 
 
 def numerical_derivative(f: Callable[..., Any], inputs: Sequence[Input], i: int) -> tuple[float, float]:

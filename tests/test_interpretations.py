@@ -240,7 +240,7 @@ INTERPRETED = {
 def same_value(got: float, expected: float, op: Op, point: list[float]) -> bool:
     """Relative 1e-9, no absolute floor (exp(-30) must be right); a sum's rounding for sum and dot."""
     rounding = 8 * np.finfo(float).eps * sum(abs(x) for x in point) ** 2 if op.arity == VARIADIC else 0.0
-    return abs(got - expected) <= 1e-9 * abs(expected) + rounding
+    return abs(got - expected) <= 1e-9 * abs(expected) + rounding + np.finfo(float).tiny  # subnormals
 
 
 @pytest.mark.parametrize("interpretation", INTERPRETED)
