@@ -79,8 +79,9 @@ def run_workers(todo: list[Mutant], jobs: int) -> list[Outcome]:
     def one(share: list[str]) -> list[Outcome]:
         if not share:
             return []
-        done = subprocess.run([sys.executable, __file__, "--worker", *share], cwd=ROOT, capture_output=True,
-                              text=True)  # fmt: skip
+        # the specs on stdin: one like "-@rule@0@swap@table" must not read as an option
+        done = subprocess.run([sys.executable, __file__, "--worker"], input="\n".join(share), cwd=ROOT,
+                              capture_output=True, text=True)  # fmt: skip
         if done.returncode != 0:
             raise RuntimeError(f"a worker broke: {done.stderr.strip().splitlines()[-3:]}")
         rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
@@ -123,10 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ops", nargs="+", metavar="OP", help="run only the mutants of these ops")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
     parser.add_argument("-v", "--verbose", action="store_true", help="show what caught each mutant")
-    parser.add_argument("--worker", nargs="+", metavar="SPEC", help=argparse.SUPPRESS)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # specs on stdin
     args = parser.parse_args(argv)
     if args.worker:
-        return worker(args.worker)
+        return worker(sys.stdin.read().split())
     todo = [Mutant.parse(s) for s in args.only] if args.only else all_mutants()
     if args.ops:
         todo = [m for m in todo if m.op in args.ops]
