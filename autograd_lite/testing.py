@@ -73,6 +73,7 @@ __all__ = [
     "gradcheck",
     "gradgradcheck",
     "mlps",
+    "numerical_derivative",
     "numerical_grad",
     "step_size",
     "values",
@@ -170,6 +171,68 @@ def numerical_grad(f: Callable[..., Any], inputs: Sequence[Input], eps: float = 
         One float per input: ``(f(x + h e_i) - f(x - h e_i)) / (2 h)``.
     """
     return _central_differences(f, _as_values(inputs, "numerical_grad"), eps, "numerical_grad")[0]
+
+
+RELATIVE_STEPS = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6)
+"""The steps :func:`numerical_derivative` tries, as fractions of ``min(|x|, 1)`` (of 1 at ``x = 0``)."""
+
+
+def _difference_quotient(
+    f: Callable[..., Any], args: Sequence[Value], i: int, h: float
+) -> tuple[float, float]:
+    """``(f(x + h) - f(x - h)) / 2h`` along input ``i``, and a bound of its rounding error."""
+    x = args[i].data
+    step = (x + h) - (x - h)
+    if step == 0:  # h below the spacing of floats at x
+        return math.nan, math.inf
+    up, down = _at(f, args, i, x + h, "numerical_derivative"), _at(f, args, i, x - h, "numerical_derivative")
+    return (up.data - down.data) / step, _rounding_error(up.data, down.data, step)
+
+
+def _bounded_estimate(f: Callable[..., Any], args: Sequence[Value], i: int, h: float) -> tuple[float, float]:
+    """The central difference with step ``h`` and a bound of its error (``inf`` when it has none)."""
+    try:
+        d1, r1 = _difference_quotient(f, args, i, h)
+        d2, r2 = _difference_quotient(f, args, i, 2 * h)
+    except ValueError:  # a step left f's domain or overflowed
+        return math.nan, math.inf
+    if not (math.isfinite(d1) and math.isfinite(d2)):
+        return math.nan, math.inf
+    # D(2h) - D(h) = 3 c h**2 + ... (Richardson): the truncation error c h**2 of D(h) is about a third
+    # of it, give or take the rounding of both quotients; doubled for safety.
+    # + the smallest normal float: below it (subnormals) precision is absolute, not relative
+    return d1, 2 * (abs(d1 - d2) / 3 + (r1 + r2) / 3) + r1 + sys.float_info.min
+
+
+def numerical_derivative(f: Callable[..., Any], inputs: Sequence[Input], i: int) -> tuple[float, float]:
+    """``df/dx_i`` by central differences, and a bound of its error, at any scale of ``x_i`` and ``f``.
+
+    Tries steps ``h = c * min(|x_i|, 1)`` for each ``c`` in :data:`RELATIVE_STEPS`
+    (``h = c`` at ``x_i = 0``; at most 0.1, so ``sin`` at 600 is not sampled a period
+    apart); for each, the error of ``D(h) = (f(x + h) - f(x - h)) / 2h`` is bounded by
+
+        bound = 2 * (|D(h) - D(2h)| / 3 + (r(h) + r(2h)) / 3) + r(h)
+
+    where ``|D(h) - D(2h)| / 3`` is Richardson's estimate of the truncation error
+    ``c h**2`` (doubled for safety) and ``r`` the rounding bound of :func:`gradcheck`.
+    Returns the estimate whose bound is least. Steps scaled by small ``|x_i|`` stay clear of 0
+    (a kink, or the edge of a domain such as ``log``'s) and resolve derivatives at tiny
+    ``|x_i|``; the least bound picks a large step where ``f`` is nearly flat (``exp(-30)``,
+    ``sigmoid(25)``), a small one where it curves.
+
+    Raises:
+        ValueError: ``f`` fails or is not finite at every step.
+    """
+    args = _as_values(inputs, "numerical_derivative")
+    x = args[i].data
+    best = (math.nan, math.inf)
+    for c in RELATIVE_STEPS:
+        estimate = _bounded_estimate(f, args, i, c * (min(abs(x), 1.0) if x != 0 else 1.0))
+        if estimate[1] < best[1]:
+            best = estimate
+    if not math.isfinite(best[1]):
+        raise ValueError(f"numerical_derivative: f fails or is not finite at every step around x{i} = {x!r}")
+    return best
 
 
 def analytic_grad(f: Callable[..., Any], inputs: Sequence[Input]) -> tuple[float, list[float]]:
@@ -439,6 +502,7 @@ def gradcheck(
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,
+    relative: bool = False,
 ) -> bool:
     """Check reverse-mode gradients of ``f`` against central differences.
 
@@ -464,6 +528,13 @@ def gradcheck(
             use it through a closure, e.g. a model's parameters).
         eps: relative finite-difference step.
         atol, rtol: absolute and relative tolerance on each derivative.
+        relative: check each derivative to ``rtol`` of itself however small it
+            is: ``|analytic - numeric| <= rtol * |numeric| + bound``, with no
+            ``atol``, where ``numeric, bound`` are :func:`numerical_derivative`'s
+            (steps scaled by ``|x_i|``, the one with the least error bound).
+            ``atol`` would hide a wrong derivative of ``exp`` at ``x < -20``
+            (``e**-20 = 2e-9``); ``bound`` only allows what finite
+            differences cannot resolve (``eps`` is not used).
 
     Returns:
         ``True`` when every derivative agrees.
@@ -476,13 +547,22 @@ def gradcheck(
         TypeError, ValueError: ``f`` does not return a ``Value``, the inputs
             are not numbers/Values, or ``f`` fails near the point.
     """
-    return _check_first_order(f, _as_values(inputs, "gradcheck"), "rev", "gradcheck", eps, atol, rtol)
+    args = _as_values(inputs, "gradcheck")
+    return _check_first_order(f, args, "rev", "gradcheck", eps, atol, rtol, relative)
 
 
 def _check_first_order(
-    f: Callable[..., Any], args: list[Value], mode: str, who: str, eps: float, atol: float, rtol: float
+    f: Callable[..., Any],
+    args: list[Value],
+    mode: str,
+    who: str,
+    eps: float,
+    atol: float,
+    rtol: float,
+    relative: bool = False,
 ) -> bool:
-    """Every ``df/dx_i`` by reverse (``"rev"``) or forward mode (``"fwd"``) against central differences."""
+    """Every ``df/dx_i`` by reverse (``"rev"``) or forward mode (``"fwd"``) against central differences
+    (relative: against :func:`numerical_derivative`, with no ``atol``)."""
     names = _input_names(f, args)
     with enable_grad():
         if mode == "rev":
@@ -490,7 +570,11 @@ def _check_first_order(
         else:  # one forward pass along each input's axis
             axes = [[1.0 if j == i else 0.0 for j in range(len(args))] for i in range(len(args))]
             analytic = [_checked_jvp(f, args, axis, who) for axis in axes]
-    numeric, rounding = _central_differences(f, args, eps, who)
+    if relative:
+        atol = 0.0
+        numeric, rounding = map(list, zip(*[numerical_derivative(f, args, i) for i in range(len(args))]))
+    else:
+        numeric, rounding = _central_differences(f, args, eps, who)
     rows = [
         _mismatch(f"df/d{names[i]}", args[i].data, a, n, "" if mode == "rev" else "forward mode")
         for i, (a, n, r) in enumerate(zip(analytic, numeric, rounding))
@@ -499,7 +583,8 @@ def _check_first_order(
     if rows:
         index = {f"df/d{name}": i for i, name in enumerate(names)}
         kinks = find_kinks(f, args, eps)
-        _report(who, rows, len(args), kinks, lambda r: index[r.name], _settings(eps, atol, rtol))
+        settings = f"relative, rtol={rtol:g}" if relative else _settings(eps, atol, rtol)
+        _report(who, rows, len(args), kinks, lambda r: index[r.name], settings)
     return True
 
 

@@ -6,7 +6,13 @@ each is checked against central finite differences and against the eager
 engine, at points Hypothesis draws from the op's domain. A new op is tested
 everywhere by adding it to the table (or one line to ``OPS`` below for a
 custom op). ``benchmarks/mutation_check.py`` breaks each rule and runs these
-tests once per interpretation (``-k eager``, ``-k create_graph``, ...).
+tests once per interpretation (``-k eager``, ``-k create_graph``, ...), and
+also breaks one interpretation alone (its cached function in the op).
+
+``test_tails`` takes every interpretation to the tails of each op's inputs
+(``|x|`` 20 to 700, tiny ``|x|``), where it must agree with the eager forward
+and with finite differences to a relative tolerance however small the
+derivative (``exp'(-30) = 9e-14``).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from autograd_lite import Value, apply, custom_op, grad, jvp
 from autograd_lite.ops import VARIADIC, Domain, Op
 from autograd_lite.rules import where
 from autograd_lite.testing import numerical_grad
-from tests.test_op_table import ALL_OPS, op_inputs
+from tests.test_op_table import ALL_OPS, bounded_numeric, op_inputs, op_tail_inputs, within_bound
 
 
 @custom_op(domain=Domain(-3.0, 3.0, kinks=(0.0,)))  # its second derivative has a kink at 0
@@ -58,7 +64,7 @@ def opaque_cube(x):
 @opaque_cube.defderivative
 def _(out, x):
     if x > 100:  # a rule that branches with `if`: used as it is, element by element on arrays
-        return 0.0
+        return 3.0 * (x * x)
     return 3 * x * x
 
 
@@ -193,3 +199,84 @@ def test_formula_of_every_local_derivative(op: Op):
         assert text.startswith("d ") and f"/d{name}" in text, text
         if op.symbolic_rule(len(names)) is not None:  # a rule written in the vocabulary has a formula
             assert f"/d{name} = " in text, text
+
+
+# -- the tails: every interpretation, relative to finite differences ---------------------
+
+
+def _by_create_graph(op: Op, point: list[float]) -> tuple[float, list[float]]:
+    xs = [Value(x) for x in point]
+    out = apply(op, *xs)
+    return out.data, [g.data if isinstance(g, Value) else float(g) for g in grad(out, xs, create_graph=True)]
+
+
+def _by_forward_mode(op: Op, point: list[float]) -> tuple[float, list[float]]:
+    axes = [[1.0 if j == i else 0.0 for j in range(len(point))] for i in range(len(point))]
+    pushed = [jvp(function_of(op), point, axis) for axis in axes]
+    return pushed[0][0], [t for _, t in pushed]
+
+
+def _by_compiled_python(op: Op, point: list[float]) -> tuple[float, list[float]]:
+    got = al.compile(function_of(op), tuple(point)).grad(*point)
+    return got.outputs, list(got.inputs)
+
+
+def _by_numpy(op: Op, point: list[float]) -> tuple[float, list[float]]:
+    shifts = [Value(0.0) for _ in point]
+    cf = al.compile(lambda *xs: apply(op, *[x + p for x, p in zip(xs, shifts)]), tuple(point), params=shifts)
+    result = cf.batch(*[np.array([x]) for x in point], backend="numpy", per_sample=True)
+    return float(result.outputs[0]), [float(g) for g in result.params[0]]
+
+
+INTERPRETED = {
+    "eager": eager,
+    "create_graph": _by_create_graph,
+    "forward mode": _by_forward_mode,
+    "compiled Python": _by_compiled_python,
+    "NumPy batch": _by_numpy,
+}
+
+
+def same_value(got: float, expected: float, op: Op, point: list[float]) -> bool:
+    """Relative 1e-9, no absolute floor (exp(-30) must be right); a sum's rounding for sum and dot."""
+    rounding = 8 * np.finfo(float).eps * sum(abs(x) for x in point) ** 2 if op.arity == VARIADIC else 0.0
+    return abs(got - expected) <= 1e-9 * abs(expected) + rounding + np.finfo(float).tiny  # subnormals
+
+
+@pytest.mark.parametrize("interpretation", INTERPRETED)
+@pytest.mark.parametrize("op", OPS, ids=str)
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_tails(op: Op, interpretation: str, data: st.DataObject):
+    point = data.draw(op_tail_inputs(op))
+    numeric = bounded_numeric(op, point)
+    value, grads = INTERPRETED[interpretation](op, point)
+    assert same_value(value, op.forward(*point), op, point), f"{op}{tuple(point)}: {value!r}"
+    for i, (g, (n, bound)) in enumerate(zip(grads, numeric)):
+        assert within_bound(g, n, bound), (
+            f"{op}: {interpretation} d/dx{i} at {point}: {g!r}, finite differences {n!r} +- {bound:.3g}"
+        )
+
+
+# -- family members: parameters drawn ----------------------------------------------------
+
+
+@st.composite
+def family_members(draw: st.DrawFn) -> Op:
+    family = draw(st.sampled_from(sorted(al.ops.OP_FAMILIES)))
+    if family == "leaky_relu":
+        return al.ops.leaky_relu(draw(st.floats(-2.0, 2.0)))
+    return al.ops.pow_number(draw(st.one_of(st.integers(-4, 5), st.floats(-3.0, 3.0))))
+
+
+@settings(max_examples=60, deadline=None)
+@given(op=family_members(), data=st.data())
+def test_family_members_with_drawn_parameters_agree_on_every_path(op: Op, data: st.DataObject):
+    point = data.draw(st.one_of(op_inputs(op), op_tail_inputs(op)))
+    numeric = bounded_numeric(op, point)
+    value, grads = eager(op, point)
+    for interpretation, interpret in INTERPRETED.items():
+        got_value, got = interpret(op, point)
+        assert same_value(got_value, value, op, point), f"{op}: {interpretation} {got_value!r} != {value!r}"
+        for g, e, (n, bound) in zip(got, grads, numeric):
+            assert same(g, e) and within_bound(g, n, bound), f"{op} at {point}: {interpretation} {g!r}, {e!r}"

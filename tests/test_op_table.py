@@ -1,12 +1,17 @@
-"""Every op in the table, checked against central finite differences.
+"""Every op in the table, checked against central finite differences and a reference forward.
 
 The test walks the table, so a new op is tested the moment it is added, and
-an op without a usable domain makes it fail.
+an op without a usable domain makes it fail. Inputs come from each op's
+``Domain`` and from its tails (``|x|`` from 20 to 700, tiny ``|x|`` from 1e-6
+to 1e-3, on each side the domain reaches), where derivatives are checked to a
+relative tolerance however small they are (``gradcheck(relative=True)``).
 """
 
 from __future__ import annotations
 
 import math
+import sys
+from typing import Callable
 
 import pytest
 from hypothesis import assume, given
@@ -14,7 +19,7 @@ from hypothesis import strategies as st
 
 from autograd_lite import Value, apply, ops
 from autograd_lite.ops import BUILTIN_OPS, OP_FAMILIES, VARIADIC, Domain, Op
-from autograd_lite.testing import analytic_grad, close, gradcheck, numerical_grad
+from autograd_lite.testing import analytic_grad, close, gradcheck, numerical_derivative, numerical_grad
 
 KINK_MARGIN = 1e-2
 
@@ -59,6 +64,121 @@ def op_inputs(draw: st.DrawFn, op: Op) -> list[float]:
         count = draw(st.integers(1, 6))
         return [draw(domain_values(op.domain[0])) for _ in range(count)]
     return [draw(domain_values(d)) for d in op.domain]
+
+
+TAIL_MAGNITUDES = st.one_of(st.floats(20.0, 40.0), st.floats(40.0, 700.0), st.floats(1e-6, 1e-3))
+"""Beyond every op's test domain: past 20 (exp(-20) = 2e-9), up to exp's overflow, and tiny."""
+
+
+def tail_values(domain: Domain) -> st.SearchStrategy[float]:
+    """Magnitudes from TAIL_MAGNITUDES, on each side of 0 that ``domain`` reaches."""
+    signs = [s for s, reached in ((1.0, domain.high > 0), (-1.0, domain.low < 0)) if reached]
+    return st.builds(lambda m, s: m * s, TAIL_MAGNITUDES, st.sampled_from(signs))
+
+
+@st.composite
+def op_tail_inputs(draw: st.DrawFn, op: Op) -> list[float]:
+    """A point with inputs from the op's domain or its tails, at least one from the tails."""
+    domains = op.domain * draw(st.integers(1, 4)) if op.arity == VARIADIC else op.domain
+    tail = draw(st.integers(0, len(domains) - 1))
+    return [
+        draw(tail_values(d) if i == tail else st.one_of(domain_values(d), tail_values(d)))
+        for i, d in enumerate(domains)
+    ]
+
+
+def defined_at(op: Op, point: list[float]) -> bool:
+    """Whether the op's forward is finite at the point and a step away on each input (1%)."""
+    for moved in [point] + [[x * (1 + s * 1e-2) if j == i else x for j, x in enumerate(point)]
+                            for i in range(len(point)) for s in (1, -1)]:  # fmt: skip
+        try:
+            if not math.isfinite(op.forward(*moved)):
+                return False
+        except (ArithmeticError, ValueError):
+            return False
+    return True
+
+
+def bounded_numeric(op: Op, point: list[float]) -> list[tuple[float, float]]:
+    """numerical_derivative for each input (its estimate and error bound); rejects the point if none."""
+    assume(defined_at(op, point))
+    try:
+        return [numerical_derivative(lambda *xs: apply(op, *xs), point, i) for i in range(len(point))]
+    except ValueError:
+        assume(False)
+        raise
+
+
+def within_bound(analytic: float, numeric: float, bound: float, rtol: float = 1e-3) -> bool:
+    """``|analytic - numeric| <= rtol * |numeric| + bound``: relative, however small the derivative."""
+    return abs(analytic - numeric) <= rtol * abs(numeric) + bound
+
+
+@pytest.mark.parametrize("op", ALL_OPS, ids=str)
+@given(data=st.data())
+def test_derivative_in_the_tails(op: Op, data: st.DataObject):
+    point = data.draw(op_tail_inputs(op))
+    bounded_numeric(op, point)  # rejects points where finite differences cannot be taken
+    assert gradcheck(lambda *xs: apply(op, *xs), point, relative=True)
+
+
+def _leaky(slope: float) -> Callable[[float], float]:
+    return lambda x: x if x > 0 else slope * x
+
+
+def _power(k: float) -> Callable[[float], float]:
+    return lambda x: math.pow(x, k)
+
+
+def _sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+
+
+def _dot(*args: float) -> float:
+    n = len(args) // 2
+    return math.fsum([w * x for w, x in zip(args[:n], args[n : 2 * n])] + list(args[2 * n :]))
+
+
+REFERENCE: dict[Op, Callable[..., float]] = {
+    ops.ADD: lambda a, b: a + b,
+    ops.SUB: lambda a, b: a - b,
+    ops.MUL: lambda a, b: a * b,
+    ops.DIV: lambda a, b: a / b,
+    ops.POW: math.pow,
+    ops.NEG: lambda x: -x,
+    ops.ABS: math.fabs,
+    ops.RELU: lambda x: max(x, 0.0),
+    ops.TANH: math.tanh,
+    ops.SIGMOID: _sigmoid,
+    ops.SOFTPLUS: lambda x: x + math.log1p(math.exp(-x)) if x > 0 else math.log1p(math.exp(x)),
+    ops.EXP: math.exp,
+    ops.LOG: math.log,
+    ops.SQRT: math.sqrt,
+    ops.SIN: math.sin,
+    ops.COS: math.cos,
+    ops.SUM: lambda *xs: math.fsum(xs),
+    ops.DOT: _dot,
+    **{ops.leaky_relu(p): _leaky(p) for p in FAMILY_PARAMETERS["leaky_relu"]},
+    **{ops.pow_number(k): _power(k) for k in FAMILY_PARAMETERS["**k"]},
+}
+"""Each op's forward written independently, with ``math``: a wrong forward whose derivative
+rule is written with ``out`` (``exp``: d = out) agrees with finite differences of itself."""
+
+
+def test_every_op_of_the_table_has_a_reference_forward():
+    assert set(REFERENCE) == set(ALL_OPS)
+
+
+@pytest.mark.parametrize("op", ALL_OPS, ids=str)
+@given(data=st.data())
+def test_forward_matches_an_independent_reference(op: Op, data: st.DataObject):
+    point = data.draw(st.one_of(op_inputs(op), op_tail_inputs(op)))
+    assume(defined_at(op, point))
+    got, expected = op.forward(*point), REFERENCE[op](*point)
+    # sum and dot add in another order than fsum: a few roundings of the largest term
+    rounding = 8 * sys.float_info.epsilon * sum(abs(x) for x in point) ** 2 if op.arity == VARIADIC else 0.0
+    rounding += sys.float_info.min  # subnormal results are exact only to an absolute 5e-324
+    assert abs(got - expected) <= 1e-12 * abs(expected) + rounding, f"{op}{point}: {got!r}, {expected!r}"
 
 
 @pytest.mark.parametrize("op", ALL_OPS, ids=str)

@@ -369,3 +369,63 @@ def test_gradcheck_is_exported_lazily_from_the_package():
 
     assert autograd_lite.gradcheck is gradcheck
     assert autograd_lite.GradcheckError is GradcheckError
+
+
+# -- gradcheck(relative=True): no atol to hide a tiny derivative ------------------------
+
+
+def _exp_wrong_below_minus_20():
+    from autograd_lite.rules import exp, where
+
+    @custom_op()
+    def bad_exp(x):
+        return exp(x)
+
+    bad_exp.defderivative(lambda out, x: where(x < -20, 1.01 * out, out))
+    return bad_exp
+
+
+def test_gradcheck_atol_hides_a_tiny_wrong_derivative_and_relative_catches_it():
+    from autograd_lite.testing import GradcheckError, gradcheck
+
+    bad_exp = _exp_wrong_below_minus_20()
+    assert gradcheck(bad_exp, [-30.0])  # 1% of 9e-14 is far below atol = 1e-5
+    with pytest.raises(GradcheckError, match="relative"):
+        gradcheck(bad_exp, [-30.0], relative=True)
+    assert gradcheck(bad_exp, [-3.0], relative=True)  # right above -20
+
+
+@pytest.mark.parametrize(
+    "f, x",
+    [
+        (lambda v: v.exp(), -30.0),
+        (lambda v: v.exp(), 700.0),
+        (lambda v: v.sigmoid(), 25.0),
+        (lambda v: v.log(), 1e-5),
+        (lambda v: v**3, 1e-5),
+        (lambda v: v.sin(), 627.0),
+        (lambda v: v.sqrt(), 1e-6),
+    ],
+)
+def test_gradcheck_relative_passes_right_derivatives_at_any_scale(f, x):
+    from autograd_lite.testing import gradcheck, numerical_derivative
+
+    assert gradcheck(f, [x], relative=True)
+    estimate, bound = numerical_derivative(f, [x], 0)
+    assert bound < 1e-2 * abs(estimate)  # tight enough to see a derivative 1% wrong
+
+
+def test_gradcheck_relative_allows_what_finite_differences_cannot_resolve():
+    from autograd_lite.testing import gradcheck, numerical_derivative
+
+    # tanh'(17) = 1 - tanh(17)**2 = 7e-15, computed from values within 1e-14 of 1
+    assert gradcheck(lambda v: v.tanh(), [17.0], relative=True)
+    estimate, bound = numerical_derivative(lambda v: v.tanh(), [17.0], 0)
+    assert bound > abs(estimate)
+
+
+def test_numerical_derivative_says_when_it_cannot_step():
+    from autograd_lite.testing import numerical_derivative
+
+    with pytest.raises(ValueError, match="every step"):
+        numerical_derivative(lambda v: v.exp(), [709.7], 0)
