@@ -360,12 +360,12 @@ class Value:
     # -- functions -----------------------------------------------------------
 
     def relu(self) -> Value:
-        """max(a, 0); d/da = 1 if a > 0 else 0 (0 at the kink a = 0)."""
+        """max(a, 0); d/da = 0 if a <= 0 else 1 (0 at the kink a = 0); relu(nan) is nan."""
         if not _grad_enabled():
             return _node(RELU.forward(self.data), (self,), RELU)
         a = self.data
         v = _new(_Node)  # written out, as in __add__; the forward is RELU.forward's
-        v.data = a if a > 0 else 0.0
+        v.data = 0.0 if a <= 0 else a
         v.grad = 0.0
         v.label = ""
         v._prev = (self,)

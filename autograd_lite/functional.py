@@ -44,12 +44,14 @@ Gradient = Union[float, Value]
 
 
 def _times(g: Any, d: Any) -> Any:
-    """g * d, without recording a node when one side is the number 1 or 0."""
+    """g * d, without recording a node when one side is the number 1 (exact: x * 1 is x).
+
+    Every other product is computed, zeros included: ``0 * inf`` is nan (IEEE 754),
+    as in ``backward()``.
+    """
     if d.__class__ is float or d.__class__ is int:
         if d == 1:
             return g
-        if d == 0 and g.__class__ is not float:
-            return 0.0  # a Value adjoint times the constant 0: nothing to record
     elif g.__class__ is float and g == 1:
         return d
     return g * d
@@ -135,8 +137,6 @@ def _adjoints(output: Value, wrt: list[Value], create_graph: bool) -> dict[Value
         if not kids or node not in relevant:
             continue
         g = adjoints.get(node, 0.0)
-        if g.__class__ is float and g == 0:
-            continue
         op: Any = node._op
         if create_graph:  # the rule on Values: the derivative becomes graph
             ds = op.interpretation("value")(node, *kids)

@@ -74,6 +74,15 @@ def _sqrt_number(x: float) -> float:
     return math.sqrt(x)
 
 
+def _sin_number(x: float) -> float:
+    # IEEE 754 (and NumPy, PyTorch): sin(+-inf) is nan; math.sin raises ValueError instead.
+    return math.sin(x) if -math.inf < x < math.inf else math.nan
+
+
+def _cos_number(x: float) -> float:
+    return math.cos(x) if -math.inf < x < math.inf else math.nan
+
+
 def _sigmoid_number(x: float) -> float:
     # Stable both ways: never exponentiate a large positive number.
     if x >= 0:
@@ -103,8 +112,8 @@ NUMBER_FUNCTIONS: dict[str, Callable[..., float]] = {
     "exp": _exp_number,
     "log": _log_number,
     "log1p": math.log1p,
-    "sin": math.sin,
-    "cos": math.cos,
+    "sin": _sin_number,
+    "cos": _cos_number,
     "tanh": math.tanh,
     "sqrt": _sqrt_number,
     "sigmoid": _sigmoid_number,
@@ -192,12 +201,12 @@ def log1p(x: Any) -> Any:
 
 def sin(x: Any) -> Any:
     """Sine."""
-    return math.sin(x) if x.__class__ is float else _call("sin", x)
+    return _sin_number(x) if x.__class__ is float else _call("sin", x)
 
 
 def cos(x: Any) -> Any:
     """Cosine."""
-    return math.cos(x) if x.__class__ is float else _call("cos", x)
+    return _cos_number(x) if x.__class__ is float else _call("cos", x)
 
 
 def tanh(x: Any) -> Any:

@@ -61,7 +61,7 @@ def test_families_carry_their_parameter_and_pickle_without_parsing_text():
 def test_formulas_name_the_nodes_inputs_and_output():
     assert TANH.formulas(["n"], out="o") == ["d tanh(n)/dn = 1 - o**2"]
     assert MUL.formulas(["a", "b"], out="c") == ["d (a*b)/da = b", "d (a*b)/db = a"]
-    assert SQRT.formulas(["x"], out="r") == ["d sqrt(x)/dx = 0.5/r if r > 0 else inf"]
+    assert SQRT.formulas(["x"], out="r") == ["d sqrt(x)/dx = inf if r <= 0 else 0.5/r"]
     assert pow_number(3).formulas(["x"]) == ["d x**3/dx = 3*x**2"]
 
 
