@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Callable, Union, overload
 
-from autograd_lite.engine import Value, enable_grad, topological_order
+from autograd_lite.engine import Value, _chain_rule_error, enable_grad, topological_order
 
 __all__ = ["grad", "hessian", "jacobian", "jvp"]
 
@@ -132,21 +132,28 @@ def _adjoints(output: Value, wrt: list[Value], create_graph: bool) -> dict[Value
     if output not in relevant:
         return adjoints
     adjoints[output] = 1.0
-    for node in reversed(order):
-        kids = node._prev
-        if not kids or node not in relevant:
-            continue
-        g = adjoints.get(node, 0.0)
-        op: Any = node._op
-        if create_graph:  # the rule on Values: the derivative becomes graph
-            ds = op.interpretation("value")(node, *kids)
-        else:
-            ds = op.derivative(node.data, *[k.data for k in kids])
-        if op.arity == 1:
-            ds = (ds,)
-        for child, d in zip(kids, ds):
-            if child in relevant:
-                adjoints[child] = _plus(adjoints.get(child, 0.0), _times(g, d))
+    node = output
+    try:
+        for node in reversed(order):
+            kids = node._prev
+            if not kids or node not in relevant:
+                continue
+            g = adjoints.get(node, 0.0)
+            op: Any = node._op
+            if create_graph:  # the rule on Values: the derivative becomes graph
+                ds = op.interpretation("value")(node, *kids)
+            else:
+                ds = op.derivative(node.data, *[k.data for k in kids])
+            if op.arity == 1:
+                ds = (ds,)
+            for child, d in zip(kids, ds):
+                if child in relevant:
+                    adjoints[child] = _plus(adjoints.get(child, 0.0), _times(g, d))
+    except Exception as error:  # say where: the node, its op, the numbers
+        failure = _chain_rule_error("grad()", node, adjoints.get(node, 0.0), error)
+        if failure is error:
+            raise
+        raise failure from error
     return adjoints
 
 
@@ -213,8 +220,9 @@ def _tangents(outputs: list[Value], seeds: dict[Value, Any], create_graph: bool)
     """The tangent of each output: seeds pushed forward through the graph, children first."""
     tangent: dict[Value, Any] = dict(seeds)
     done: set[Value] = set(seeds)
-    for out in outputs:
-        for node in topological_order(out):
+    node: Any = None
+    try:
+        for node in (n for out in outputs for n in topological_order(out)):
             if node in done:
                 continue
             done.add(node)
@@ -233,6 +241,14 @@ def _tangents(outputs: list[Value], seeds: dict[Value, Any], create_graph: bool)
                 if child in tangent:
                     total = _plus(total, _times(tangent[child], d))
             tangent[node] = total
+    except Exception as error:  # say where: the node, its op, the numbers
+        if node is None:
+            raise
+        ins = [tangent.get(k, 0.0) for k in node._prev]
+        failure = _chain_rule_error("jvp()", node, ins, error, "input tangents")
+        if failure is error:
+            raise
+        raise failure from error
     return [tangent.get(y, 0.0) for y in outputs]
 
 
