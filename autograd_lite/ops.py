@@ -460,20 +460,47 @@ SUM = Op("sum", _sum, lambda out, *xs: [1.0] * len(xs), VARIADIC, (ANY,), total=
 DOT = Op("dot", _dot, _dot_derivative, VARIADIC, (ANY,), total=True)
 
 
-@lru_cache(maxsize=1024)
+def _family_parameter(x: Any, what: str) -> float:
+    """A family's parameter as a Python float: 0.5, ``np.float32(0.5)``, ``Fraction(1, 2)``
+    and ``True`` all name one op, which computes in float64."""
+    if x.__class__ is float:
+        return x  # type: ignore[no-any-return]
+    try:
+        return float(x)
+    except OverflowError:
+        raise OverflowError(f"{what}: {x!r} is too large for a float") from None
+    except (TypeError, ValueError):
+        raise TypeError(f"{what} must be a real number, got {x!r} (a {type(x).__name__})") from None
+
+
 def pow_number(k: float) -> Op:
-    """The op ``x ** k`` for a fixed number ``k`` (micrograd's ``'**2'``)."""
-    k = float(k) if k.__class__ is not int else k
-    integer = float(k).is_integer()
+    """The op ``x ** k`` for a fixed number ``k`` (micrograd's ``'**2'``).
+
+    ``k`` is taken as a Python float, so ``x ** 2``, ``x ** np.float32(2)`` and
+    ``x ** 2.0`` share one op, which computes in float64.
+    """
+    return _pow_number(_family_parameter(k, "**: the exponent"))
+
+
+@lru_cache(maxsize=1024)
+def _pow_number(k: float) -> Op:
+    integer = k.is_integer()
     shown = int(k) if integer and abs(k) < 2**53 else k
     domain = Domain(-5.0, 5.0, kinks=(0.0,)) if integer else POSITIVE
     return Op(f"**{shown}", lambda x: power(x, k), _powk_derivative(k), 1, (domain,),
               total=integer and 0 <= k <= 1, family="**k", parameter=k)  # fmt: skip
 
 
-@lru_cache(maxsize=1024)
 def leaky_relu(slope: float) -> Op:
-    """The op ``x if x > 0 else slope * x``; its derivative is 1 or ``slope``."""
+    """The op ``x if x > 0 else slope * x``; its derivative is 1 or ``slope``.
+
+    ``slope`` is taken as a Python float (one op per value, computing in float64).
+    """
+    return _leaky_relu(_family_parameter(slope, "leaky_relu: the slope"))
+
+
+@lru_cache(maxsize=1024)
+def _leaky_relu(slope: float) -> Op:
     return Op(f"LeakyReLU({slope!r})", lambda x: where(x > 0, x, slope * x),
               lambda out, x: where(x > 0, 1.0, slope), 1, (KINK_AT_0,),
               total=True, family="leaky_relu", parameter=slope)  # fmt: skip

@@ -282,7 +282,7 @@ def _steps(root: Value, zero_grad: bool) -> Iterator[Step]:
         for node in names:
             if not node._prev:
                 node.grad = 0.0
-    order, before = _walk(root)  # also zeroes interior grads, as backward() does
+    order, saved = _walk(root)  # also zeroes interior grads, as backward() does
     if not order:  # a leaf: backward() adds 1 to it and there is no edge
         root.grad += 1.0
         return
@@ -296,7 +296,7 @@ def _steps(root: Value, zero_grad: bool) -> Iterator[Step]:
             locals_ = local_derivatives(node)
         except Exception as error:  # as backward(): every .grad put back, and a clear error
             failure = _chain_rule_error("backward_steps()", node, upstream, error)
-            _put_back(order, node, before)
+            _put_back(order, node, saved)
             if failure is error:
                 raise
             raise failure from error

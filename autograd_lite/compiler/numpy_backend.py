@@ -308,6 +308,8 @@ class BatchedProgram:
         G = np.zeros_like(V)
         invalid = np.zeros(V.shape[1], dtype=bool)
         GP = np.zeros(self.param_rows.stop - self.param_rows.start)
+        if V.shape[1] == 0:  # no sample ran (all were replayed elsewhere)
+            return (np.zeros((0, len(GP))) if per_sample else GP), invalid
         self.output_scatter.add(G, seeds)
         with np.errstate(all="ignore"):
             column, g_column = V[:, :1], G[:, :1]
