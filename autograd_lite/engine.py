@@ -758,7 +758,9 @@ def _chain_rule_error(
     kids = node._prev
     names = [k.label or _short(k.data) for k in kids[:8]]
     shown = node.label or (op.display(names) if isinstance(op, Op) and len(kids) <= 8 else f"{op}(...)")
-    inputs = ", ".join(_short(k.data) for k in kids[:8]) + (f", ... ({len(kids)} inputs)" if len(kids) > 8 else "")
+    inputs = ", ".join(_short(k.data) for k in kids[:8])
+    if len(kids) > 8:
+        inputs += f", ... ({len(kids)} inputs)"
     if isinstance(upstream, (list, tuple)):
         up = "(" + ", ".join(_short(u.data if isinstance(u, Value) else u) for u in upstream[:8]) + ")"
     else:

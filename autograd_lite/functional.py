@@ -180,7 +180,11 @@ def jvp(
         inputs: the point. A number becomes a fresh leaf; a ``Value`` is
             passed to ``f`` itself (so ``f`` may be a closure over it, and a
             ``jvp`` inside ``f`` stays connected to the graph).
-        tangents: the direction, one number per input.
+        tangents: the direction, one number per input. A tangent of 0 means
+            "not along this input" (as JAX's symbolic zeros): the input's
+            terms are not computed, so ``jvp`` along the i-th unit vector is
+            exactly ``grad``'s i-th component, also where another input's
+            local derivative is inf or nan (``0 * inf`` would be nan).
         create_graph: if ``True``, the output and its tangent are returned as
             graph-connected ``Value``s that can be differentiated again
             (forward over forward, or reverse over forward).
@@ -204,7 +208,8 @@ def jvp(
             raise TypeError(f"jvp: f must return a Value or a sequence of Values, got {outputs!r}")
         seeds: dict[Value, Any] = {}
         for x, t in zip(args, tangents):
-            seeds[x] = _plus(seeds.get(x, 0.0), t if isinstance(t, Value) else float(t))
+            if isinstance(t, Value) or t != 0:  # a zero tangent: x is not differentiated along
+                seeds[x] = _plus(seeds.get(x, 0.0), t if isinstance(t, Value) else float(t))
         pushed = _tangents(outs, seeds, create_graph)
     results: list[tuple[Any, Any]]
     if create_graph:

@@ -15,9 +15,9 @@ weights, already summed over the batch).
 
 Errors: comparisons (guards) are checked per sample, and so are the ops'
 domains (``log`` of a negative number, ...): a sample in which an op that
-can leave its domain (``Op.total`` false) gives a value or a local derivative
-that is not finite is not computed here (eager may raise there, or give an
-inf that it lets through). This backend only reports such
+can leave its domain (``Op.total`` false) gets an input, or gives a value or
+a local derivative, that is not finite is not computed here (eager may raise
+there, or give an inf that it lets through). This backend only reports such
 samples (``failed``, ``invalid``): the core replays them one by one through
 the traces, retracing as needed, so that an invalid sample raises exactly the
 error ``backward()`` would (see :mod:`~autograd_lite.compiler.backend`).
@@ -197,9 +197,12 @@ class BatchedProgram:
         scatters = [_Scatter(idx[:, j], self.tracked) for j in range(arity)]
 
         def forward_step(V: Array, invalid: Array) -> None:
-            result = forward(*[V[c] for c in cols])
-            if partial:
+            inputs = [V[c] for c in cols]
+            result = forward(*inputs)
+            if partial:  # a non-finite input or result: eager's answer (or error) is computed one by one
                 invalid |= ~np.isfinite(result).all(axis=0)
+                for x in inputs:  # e.g. (-inf) ** -1.5 is 0.0 in NumPy, a ValueError in eager
+                    invalid |= ~np.isfinite(x).all(axis=0)
             V[out] = result
 
         def backward_step(V: Array, G: Array, GP: Array, per_sample: bool, invalid: Array) -> None:
