@@ -22,6 +22,12 @@ Subgradients at kinks (documented choice, the same as PyTorch):
 * ``abs`` at 0: 0 (``sign(0) = 0``).
 * ``leaky_relu`` at 0: the slope.
 * ``x ** k`` at 0 for ``0 < k < 1`` and ``sqrt`` at 0: ``+inf``, the limit.
+
+nan propagates (IEEE 754, as PyTorch): ``relu(nan)`` is nan. A ``where``
+whose condition a nan fails takes its second branch, so rules test the
+special case (``where(x <= 0, 0.0, x)``), leaving the formula, which gives
+nan, for nan. At nan, ``relu'`` is 1, ``leaky_relu'`` the slope and
+``abs'`` 0, as in PyTorch; every other derivative is nan.
 """
 
 from __future__ import annotations

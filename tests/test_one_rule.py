@@ -223,3 +223,10 @@ def test_a_numpy_float32_exponent_does_not_poison_the_op_cache():
     z.backward()
     assert z.data == 2.0**0.5 and type(z.data) is float and type(later.grad) is float
     assert pow_number(np.float32(0.5)).parameter.__class__ is float
+    assert pow_number(np.float32(0.1)) is pow_number(float(np.float32(0.1)))  # one op per float value
+    later.data -= 0.1 * later.grad  # an SGD step by hand, as micrograd's demo
+    assert type(later.data) is float
+    from autograd_lite.optim import SGD
+
+    SGD([later], lr=np.float32(0.1)).step()
+    assert type(later.data) is float
