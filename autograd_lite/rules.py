@@ -99,13 +99,18 @@ def _divide_number(a: float, b: float) -> float:
 
 def _power_number(x: float, k: float) -> float:
     if x == 0 and k < 0:
-        raise ZeroDivisionError(f"**: 0 ** {k!r} is undefined (zero to a negative power)")
+        raise ZeroDivisionError(f"**: 0 ** {_shown(k)} is undefined (zero to a negative power)")
     if x < 0 and not float(k).is_integer():
-        raise ValueError(f"**: {x!r} ** {k!r} is not a real number (negative base, fractional power)")
+        raise ValueError(f"**: {x!r} ** {_shown(k)} is not a real number (negative base, fractional power)")
     try:
         return float(x**k)
     except OverflowError:
-        raise OverflowError(f"**: {x!r} ** {k!r} overflows a float") from None
+        raise OverflowError(f"**: {x!r} ** {_shown(k)} overflows a float") from None
+
+
+def _shown(k: float) -> str:
+    """An exponent as people write it: 2 for 2.0."""
+    return repr(int(k)) if float(k).is_integer() and abs(k) < 2**53 else repr(k)
 
 
 NUMBER_FUNCTIONS: dict[str, Callable[..., float]] = {
