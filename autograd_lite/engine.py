@@ -360,12 +360,12 @@ class Value:
     # -- functions -----------------------------------------------------------
 
     def relu(self) -> Value:
-        """max(a, 0); d/da = 1 if a > 0 else 0 (0 at the kink a = 0)."""
+        """max(a, 0); d/da = 0 if a <= 0 else 1 (0 at the kink a = 0); relu(nan) is nan."""
         if not _grad_enabled():
             return _node(RELU.forward(self.data), (self,), RELU)
         a = self.data
         v = _new(_Node)  # written out, as in __add__; the forward is RELU.forward's
-        v.data = a if a > 0 else 0.0
+        v.data = 0.0 if a <= 0 else a
         v.grad = 0.0
         v.label = ""
         v._prev = (self,)
@@ -489,31 +489,47 @@ class Value:
         topological order, adding ``local derivative * node.grad`` to each
         child. Leaves accumulate across calls (zero them between steps, as in
         PyTorch); interior grads are recomputed from zero on every call.
+
+        All or nothing: if anything raises on the way (a derivative that
+        overflows, such as ``x ** -1.5`` at ``x = 1e-200``; a custom rule's
+        error; Ctrl-C), every ``.grad`` is put back as it was before the call
+        (a zero grad as ``0.0``), and the error is raised again as an
+        exception of the same type whose message names the node, its op and
+        the numbers (its data, its inputs', the upstream gradient), chained to
+        the original (``KeyboardInterrupt`` as it is).
         """
-        order = _interior_postorder(self)  # also zeroes interior grads
+        order, before = _walk(self)  # also zeroes interior grads
         if not order:  # self is a leaf
             self.grad += 1.0
             return
         self.grad = 1.0
-        for node in reversed(order):
-            op = node._op
-            g = node.grad
-            kids = node._prev
-            arity = op.arity  # type: ignore[attr-defined]
-            if arity == 1:
-                x = kids[0]
-                x.grad += g * op.derivative(node.data, x.data)  # type: ignore[attr-defined]
-            elif arity == 2:
-                a, b = kids
-                da, db = op.derivative(node.data, a.data, b.data)  # type: ignore[attr-defined]
-                a.grad += g * da
-                b.grad += g * db
-            elif op.rule_form == "dot":  # type: ignore[attr-defined]
-                _dot_backward(kids, g)
-            else:
-                ds = op.derivative(node.data, *[k.data for k in kids])  # type: ignore[attr-defined]
-                for k, d in zip(kids, ds):
-                    k.grad += g * d
+        node = self
+        try:
+            for node in reversed(order):
+                op = node._op
+                g = node.grad
+                kids = node._prev
+                arity = op.arity  # type: ignore[attr-defined]
+                if arity == 1:
+                    x = kids[0]
+                    x.grad += g * op.derivative(node.data, x.data)  # type: ignore[attr-defined]
+                elif arity == 2:
+                    a, b = kids
+                    da, db = op.derivative(node.data, a.data, b.data)  # type: ignore[attr-defined]
+                    a.grad += g * da
+                    b.grad += g * db
+                elif op.rule_form == "dot":  # type: ignore[attr-defined]
+                    _dot_backward(kids, g)
+                else:
+                    ds = op.derivative(node.data, *[k.data for k in kids])  # type: ignore[attr-defined]
+                    for k, d in zip(kids, ds):
+                        k.grad += g * d
+        except BaseException as error:  # all or nothing: every .grad put back, then a clear error
+            failure = _chain_rule_error("backward()", node, node.grad, error)
+            _put_back(order, node, before)
+            if failure is error:
+                raise
+            raise failure from error
 
     def _backward(self) -> None:
         """One chain-rule step, as in micrograd: ``child.grad += d(self)/d(child) * self.grad``.
@@ -666,27 +682,105 @@ def _interior_postorder(root: Value) -> list[Value]:
     Iterative depth-first search (no recursion limit). Each interior node's
     grad is reset to 0.0 as it is listed, ready for a fresh backward pass.
     """
+    return _walk(root)[0]
+
+
+_UNSEEN = object()
+_VISITING = object()
+
+
+def _walk(root: Value) -> tuple[list[Value], dict[Value, Any]]:
+    """:func:`_interior_postorder`, and what it takes to undo a backward pass.
+
+    The dict holds every interior node's grad before it was reset, and the
+    grad of every leaf below ``root`` whose grad is not zero (so a leaf not in
+    it had a zero grad): read on the way, at the cost of one test per leaf,
+    never copied.
+    """
     order: list[Value] = []
     if not root._prev:
-        return order
-    state: dict[Value, bool] = {}  # False: children being visited; True: listed
+        return order, {}
+    state: dict[Value, Any] = {}  # interior: _VISITING, then its grad before; leaf: its nonzero grad
     stack = [root]
     push, pop, get = stack.append, stack.pop, state.get
     append = order.append
+    unseen, visiting = _UNSEEN, _VISITING
     while stack:
         v = pop()
-        s = get(v)
-        if s is None:  # first visit: come back to v after its children
-            state[v] = False
+        s = get(v, unseen)
+        if s is unseen:  # first visit: come back to v after its children
+            state[v] = visiting
             push(v)
             for c in v._prev:
-                if c._prev and c not in state:
-                    push(c)
-        elif s is False:  # all children listed: list v
-            state[v] = True
+                if c._prev:
+                    if c not in state:
+                        push(c)
+                elif c.grad:
+                    state[c] = c.grad
+        elif s is visiting:  # all children listed: list v
+            state[v] = v.grad
             v.grad = 0.0
             append(v)
-    return order
+    return order, state
+
+
+def _put_back(order: list[Value], failed: Value, before: dict[Value, Any]) -> None:
+    """Every grad as it was before a backward pass over ``order`` that stopped at ``failed``.
+
+    The nodes from ``failed`` on (in ``order``) are those whose terms were
+    added: their leaves get their grad from ``before`` back, or 0.0 (a grad
+    of ``None``, which ``+=`` refused, stays); every interior node gets its own.
+    """
+    start = order.index(failed)
+    for node in order[start:]:
+        for c in node._prev:
+            if not c._prev:
+                if c in before:
+                    c.grad = before[c]
+                elif c.grad is not None:
+                    c.grad = 0.0
+    for node in order:
+        node.grad = before[node]
+
+
+def _short(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _chain_rule_error(
+    where: str, node: Value, upstream: Any, error: BaseException, upstream_name: str = "upstream gradient"
+) -> BaseException:
+    """``error``, raised while applying the chain rule at ``node``, with a message that says where.
+
+    The same exception type, its message naming the node (its label, or the
+    op applied to its inputs), the op and the numbers: the node's data, its
+    inputs' data and the upstream gradient. ``error`` itself when it is not
+    an ``Exception`` (Ctrl-C) or its type cannot be made from a message.
+    """
+    if not isinstance(error, Exception):
+        return error
+    op: Any = node._op
+    kids = node._prev
+    names = [k.label or _short(k.data) for k in kids[:8]]
+    shown = node.label or (op.display(names) if isinstance(op, Op) and len(kids) <= 8 else f"{op}(...)")
+    inputs = ", ".join(_short(k.data) for k in kids[:8])
+    if len(kids) > 8:
+        inputs += f", ... ({len(kids)} inputs)"
+    if isinstance(upstream, (list, tuple)):
+        up = "(" + ", ".join(_short(u.data if isinstance(u, Value) else u) for u in upstream[:8]) + ")"
+    else:
+        up = _short(upstream.data if isinstance(upstream, Value) else upstream)
+    message = (
+        f"{where}: the chain rule failed at node {shown} (op {str(op)!r}): {type(error).__name__}: {error}. "
+        f"Node data {node.data!r}, inputs ({inputs}), {upstream_name} {up}"
+    )
+    if where == "backward()":
+        message += "; every .grad is as it was before the call"
+    try:
+        return type(error)(message)
+    except Exception:  # an exception type that needs more than a message
+        return error
 
 
 def topological_order(root: Value) -> list[Value]:

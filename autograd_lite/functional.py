@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Callable, Union, overload
 
-from autograd_lite.engine import Value, enable_grad, topological_order
+from autograd_lite.engine import Value, _chain_rule_error, enable_grad, topological_order
 
 __all__ = ["grad", "hessian", "jacobian", "jvp"]
 
@@ -44,12 +44,14 @@ Gradient = Union[float, Value]
 
 
 def _times(g: Any, d: Any) -> Any:
-    """g * d, without recording a node when one side is the number 1 or 0."""
+    """g * d, without recording a node when one side is the number 1 (exact: x * 1 is x).
+
+    Every other product is computed, zeros included: ``0 * inf`` is nan (IEEE 754),
+    as in ``backward()``.
+    """
     if d.__class__ is float or d.__class__ is int:
         if d == 1:
             return g
-        if d == 0 and g.__class__ is not float:
-            return 0.0  # a Value adjoint times the constant 0: nothing to record
     elif g.__class__ is float and g == 1:
         return d
     return g * d
@@ -130,23 +132,28 @@ def _adjoints(output: Value, wrt: list[Value], create_graph: bool) -> dict[Value
     if output not in relevant:
         return adjoints
     adjoints[output] = 1.0
-    for node in reversed(order):
-        kids = node._prev
-        if not kids or node not in relevant:
-            continue
-        g = adjoints.get(node, 0.0)
-        if g.__class__ is float and g == 0:
-            continue
-        op: Any = node._op
-        if create_graph:  # the rule on Values: the derivative becomes graph
-            ds = op.interpretation("value")(node, *kids)
-        else:
-            ds = op.derivative(node.data, *[k.data for k in kids])
-        if op.arity == 1:
-            ds = (ds,)
-        for child, d in zip(kids, ds):
-            if child in relevant:
-                adjoints[child] = _plus(adjoints.get(child, 0.0), _times(g, d))
+    node = output
+    try:
+        for node in reversed(order):
+            kids = node._prev
+            if not kids or node not in relevant:
+                continue
+            g = adjoints.get(node, 0.0)
+            op: Any = node._op
+            if create_graph:  # the rule on Values: the derivative becomes graph
+                ds = op.interpretation("value")(node, *kids)
+            else:
+                ds = op.derivative(node.data, *[k.data for k in kids])
+            if op.arity == 1:
+                ds = (ds,)
+            for child, d in zip(kids, ds):
+                if child in relevant:
+                    adjoints[child] = _plus(adjoints.get(child, 0.0), _times(g, d))
+    except Exception as error:  # say where: the node, its op, the numbers
+        failure = _chain_rule_error("grad()", node, adjoints.get(node, 0.0), error)
+        if failure is error:
+            raise
+        raise failure from error
     return adjoints
 
 
@@ -173,7 +180,11 @@ def jvp(
         inputs: the point. A number becomes a fresh leaf; a ``Value`` is
             passed to ``f`` itself (so ``f`` may be a closure over it, and a
             ``jvp`` inside ``f`` stays connected to the graph).
-        tangents: the direction, one number per input.
+        tangents: the direction, one number per input. A tangent of 0 means
+            "not along this input" (as JAX's symbolic zeros): the input's
+            terms are not computed, so ``jvp`` along the i-th unit vector is
+            exactly ``grad``'s i-th component, also where another input's
+            local derivative is inf or nan (``0 * inf`` would be nan).
         create_graph: if ``True``, the output and its tangent are returned as
             graph-connected ``Value``s that can be differentiated again
             (forward over forward, or reverse over forward).
@@ -197,7 +208,8 @@ def jvp(
             raise TypeError(f"jvp: f must return a Value or a sequence of Values, got {outputs!r}")
         seeds: dict[Value, Any] = {}
         for x, t in zip(args, tangents):
-            seeds[x] = _plus(seeds.get(x, 0.0), t if isinstance(t, Value) else float(t))
+            if isinstance(t, Value) or t != 0:  # a zero tangent: x is not differentiated along
+                seeds[x] = _plus(seeds.get(x, 0.0), t if isinstance(t, Value) else float(t))
         pushed = _tangents(outs, seeds, create_graph)
     results: list[tuple[Any, Any]]
     if create_graph:
@@ -213,8 +225,9 @@ def _tangents(outputs: list[Value], seeds: dict[Value, Any], create_graph: bool)
     """The tangent of each output: seeds pushed forward through the graph, children first."""
     tangent: dict[Value, Any] = dict(seeds)
     done: set[Value] = set(seeds)
-    for out in outputs:
-        for node in topological_order(out):
+    node: Any = None
+    try:
+        for node in (n for out in outputs for n in topological_order(out)):
             if node in done:
                 continue
             done.add(node)
@@ -233,6 +246,14 @@ def _tangents(outputs: list[Value], seeds: dict[Value, Any], create_graph: bool)
                 if child in tangent:
                     total = _plus(total, _times(tangent[child], d))
             tangent[node] = total
+    except Exception as error:  # say where: the node, its op, the numbers
+        if node is None:
+            raise
+        ins = [tangent.get(k, 0.0) for k in node._prev]
+        failure = _chain_rule_error("jvp()", node, ins, error, "input tangents")
+        if failure is error:
+            raise
+        raise failure from error
     return [tangent.get(y, 0.0) for y in outputs]
 
 

@@ -22,6 +22,12 @@ Subgradients at kinks (documented choice, the same as PyTorch):
 * ``abs`` at 0: 0 (``sign(0) = 0``).
 * ``leaky_relu`` at 0: the slope.
 * ``x ** k`` at 0 for ``0 < k < 1`` and ``sqrt`` at 0: ``+inf``, the limit.
+
+nan propagates (IEEE 754, as PyTorch): ``relu(nan)`` is nan. A ``where``
+whose condition a nan fails takes its second branch, so rules test the
+special case (``where(x <= 0, 0.0, x)``), leaving the formula, which gives
+nan, for nan. At nan, ``relu'`` is 1, ``leaky_relu'`` the slope and
+``abs'`` 0, as in PyTorch; every other derivative is nan.
 """
 
 from __future__ import annotations
@@ -112,8 +118,9 @@ class Op(str):
         arity: number of inputs, or :data:`VARIADIC`.
         domain: one :class:`Domain` per input (a variadic op gives one that
             serves every input).
-        total: ``True`` when the forward is defined for every finite input
-            (no domain errors), so batched backends need not check it.
+        total: ``True`` when the forward and the derivative are defined for
+            every finite input (no domain error, no ``OverflowError``: ``x**2``
+            is not total, ``x * x`` is), so batched backends need not check them.
         family, parameter: for a member of a parametrised family
             (``"**k"``, ``"leaky_relu"``), the family's name and the member's
             parameter; ``None`` otherwise.
@@ -386,7 +393,8 @@ def _softplus(x: Any) -> Any:
 
 
 def _relu(x: Any) -> Any:
-    return where(x > 0, x, 0.0)
+    # NOTE: the test is x <= 0 so that nan takes the other branch: relu(nan) = nan.
+    return where(x <= 0, 0.0, x)
 
 
 def _sum(*xs: Any) -> Any:
@@ -413,8 +421,9 @@ def _dot_derivative(out: Any, *args: Any) -> list[Any]:
 def _pow_derivative(out: Any, a: Any, b: Any) -> tuple[Any, Any]:
     # d/da a**b = b * a**(b-1), d/db a**b = a**b * log(a). The forward allows
     # a = 0 only with b > 0; there the limits are used (d/db -> 0, d/da -> inf for b < 1).
-    da = where(a > 0, b * a ** (b - 1), where(b < 1, math.inf, b * a ** (b - 1)))
-    return da, where(a > 0, out * log(a), 0.0)
+    # Tested as a <= 0 so that a nan base takes the formulas and gives nan.
+    da = where(a <= 0, where(b < 1, math.inf, b * a ** (b - 1)), b * a ** (b - 1))
+    return da, where(a <= 0, 0.0, out * log(a))
 
 
 def _powk_derivative(k: float) -> Callable[[Any, Any], Any]:
@@ -423,8 +432,8 @@ def _powk_derivative(k: float) -> Callable[[Any, Any], Any]:
         # by zero: there the limit +inf is used; x**0 is 1 everywhere.
         if k == 0:
             return 0.0
-        if 0 < k < 1:
-            return where(x > 0, k * x ** (k - 1), math.inf)
+        if 0 < k < 1:  # tested as x <= 0 so that nan gives nan
+            return where(x <= 0, math.inf, k * x ** (k - 1))
         return k * x ** (k - 1)
 
     return derivative
@@ -444,33 +453,60 @@ DIV = Op("/", divide, lambda out, a, b: (1 / b, -out / b), 2, (ANY, Domain(0.1, 
 POW = Op("**", _pow, _pow_derivative, 2, (Domain(0.1, 5.0), Domain(-3.0, 3.0)))
 NEG = Op("neg", operator.neg, lambda out, x: -1.0, 1, (ANY,), total=True)
 ABS = Op("abs", abs, lambda out, x: where(x > 0, 1.0, where(x < 0, -1.0, 0.0)), 1, (KINK_AT_0,), total=True)
-RELU = Op("ReLU", _relu, lambda out, x: where(x > 0, 1.0, 0.0), 1, (KINK_AT_0,), total=True)
+RELU = Op("ReLU", _relu, lambda out, x: where(x <= 0, 0.0, 1.0), 1, (KINK_AT_0,), total=True)
 TANH = Op("tanh", tanh, lambda out, x: 1 - out * out, 1, (ANY,), total=True)
 SIGMOID = Op("sigmoid", sigmoid, lambda out, x: out * (1 - out), 1, (ANY,), total=True)
 SOFTPLUS = Op("softplus", _softplus, lambda out, x: sigmoid(x), 1, (ANY,), total=True)
 EXP = Op("exp", exp, lambda out, x: out, 1, (ANY,))
 LOG = Op("log", log, lambda out, x: 1 / x, 1, (POSITIVE,))
-SQRT = Op("sqrt", sqrt, lambda out, x: where(out > 0, 0.5 / out, math.inf), 1, (POSITIVE,))
+SQRT = Op("sqrt", sqrt, lambda out, x: where(out <= 0, math.inf, 0.5 / out), 1, (POSITIVE,))
 SIN = Op("sin", sin, lambda out, x: cos(x), 1, (ANY,), total=True)
 COS = Op("cos", cos, lambda out, x: -sin(x), 1, (ANY,), total=True)
 SUM = Op("sum", _sum, lambda out, *xs: [1.0] * len(xs), VARIADIC, (ANY,), total=True)
 DOT = Op("dot", _dot, _dot_derivative, VARIADIC, (ANY,), total=True)
 
 
-@lru_cache(maxsize=1024)
+def _family_parameter(x: Any, what: str) -> float:
+    """A family's parameter as a Python float: 0.5, ``np.float32(0.5)``, ``Fraction(1, 2)``
+    and ``True`` all name one op, which computes in float64."""
+    if x.__class__ is float:
+        return x  # type: ignore[no-any-return]
+    try:
+        return float(x)
+    except OverflowError:
+        raise OverflowError(f"{what}: {x!r} is too large for a float") from None
+    except (TypeError, ValueError):
+        raise TypeError(f"{what} must be a real number, got {x!r} (a {type(x).__name__})") from None
+
+
 def pow_number(k: float) -> Op:
-    """The op ``x ** k`` for a fixed number ``k`` (micrograd's ``'**2'``)."""
-    k = float(k) if k.__class__ is not int else k
-    integer = float(k).is_integer()
+    """The op ``x ** k`` for a fixed number ``k`` (micrograd's ``'**2'``).
+
+    ``k`` is taken as a Python float, so ``x ** 2``, ``x ** np.float32(2)`` and
+    ``x ** 2.0`` share one op, which computes in float64.
+    """
+    return _pow_number(_family_parameter(k, "**: the exponent"))
+
+
+@lru_cache(maxsize=1024)
+def _pow_number(k: float) -> Op:
+    integer = k.is_integer()
     shown = int(k) if integer and abs(k) < 2**53 else k
     domain = Domain(-5.0, 5.0, kinks=(0.0,)) if integer else POSITIVE
     return Op(f"**{shown}", lambda x: power(x, k), _powk_derivative(k), 1, (domain,),
-              total=integer and k >= 0, family="**k", parameter=k)  # fmt: skip
+              total=integer and 0 <= k <= 1, family="**k", parameter=k)  # fmt: skip
+
+
+def leaky_relu(slope: float) -> Op:
+    """The op ``x if x > 0 else slope * x``; its derivative is 1 or ``slope``.
+
+    ``slope`` is taken as a Python float (one op per value, computing in float64).
+    """
+    return _leaky_relu(_family_parameter(slope, "leaky_relu: the slope"))
 
 
 @lru_cache(maxsize=1024)
-def leaky_relu(slope: float) -> Op:
-    """The op ``x if x > 0 else slope * x``; its derivative is 1 or ``slope``."""
+def _leaky_relu(slope: float) -> Op:
     return Op(f"LeakyReLU({slope!r})", lambda x: where(x > 0, x, slope * x),
               lambda out, x: where(x > 0, 1.0, slope), 1, (KINK_AT_0,),
               total=True, family="leaky_relu", parameter=slope)  # fmt: skip

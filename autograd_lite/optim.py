@@ -109,6 +109,8 @@ class Optimizer:
     def _commit(self, new_data: list[float], new_state: dict[str, list[float]]) -> None:
         """Assign new values, state and step count together; on any interruption put all back."""
         params = self.parameters
+        new_data = [float(v) for v in new_data]  # Python floats, whatever the grads were (np.float32, ...)
+        new_state = {name: [float(v) for v in values] for name, values in new_state.items()}
         old_data = [p.data for p in params]
         old_state = {name: getattr(self, name) for name in new_state}
         old_steps = self.steps

@@ -74,6 +74,15 @@ def _sqrt_number(x: float) -> float:
     return math.sqrt(x)
 
 
+def _sin_number(x: float) -> float:
+    # IEEE 754 (and NumPy, PyTorch): sin(+-inf) is nan; math.sin raises ValueError instead.
+    return math.sin(x) if -math.inf < x < math.inf else math.nan
+
+
+def _cos_number(x: float) -> float:
+    return math.cos(x) if -math.inf < x < math.inf else math.nan
+
+
 def _sigmoid_number(x: float) -> float:
     # Stable both ways: never exponentiate a large positive number.
     if x >= 0:
@@ -90,21 +99,26 @@ def _divide_number(a: float, b: float) -> float:
 
 def _power_number(x: float, k: float) -> float:
     if x == 0 and k < 0:
-        raise ZeroDivisionError(f"**: 0 ** {k!r} is undefined (zero to a negative power)")
+        raise ZeroDivisionError(f"**: 0 ** {_shown(k)} is undefined (zero to a negative power)")
     if x < 0 and not float(k).is_integer():
-        raise ValueError(f"**: {x!r} ** {k!r} is not a real number (negative base, fractional power)")
+        raise ValueError(f"**: {x!r} ** {_shown(k)} is not a real number (negative base, fractional power)")
     try:
         return float(x**k)
     except OverflowError:
-        raise OverflowError(f"**: {x!r} ** {k!r} overflows a float") from None
+        raise OverflowError(f"**: {x!r} ** {_shown(k)} overflows a float") from None
+
+
+def _shown(k: float) -> str:
+    """An exponent as people write it: 2 for 2.0."""
+    return repr(int(k)) if float(k).is_integer() and abs(k) < 2**53 else repr(k)
 
 
 NUMBER_FUNCTIONS: dict[str, Callable[..., float]] = {
     "exp": _exp_number,
     "log": _log_number,
     "log1p": math.log1p,
-    "sin": math.sin,
-    "cos": math.cos,
+    "sin": _sin_number,
+    "cos": _cos_number,
     "tanh": math.tanh,
     "sqrt": _sqrt_number,
     "sigmoid": _sigmoid_number,
@@ -192,12 +206,12 @@ def log1p(x: Any) -> Any:
 
 def sin(x: Any) -> Any:
     """Sine."""
-    return math.sin(x) if x.__class__ is float else _call("sin", x)
+    return _sin_number(x) if x.__class__ is float else _call("sin", x)
 
 
 def cos(x: Any) -> Any:
     """Cosine."""
-    return math.cos(x) if x.__class__ is float else _call("cos", x)
+    return _cos_number(x) if x.__class__ is float else _call("cos", x)
 
 
 def tanh(x: Any) -> Any:

@@ -66,7 +66,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autograd_lite.engine import Value, _interior_postorder, local_derivatives, topological_order
+from autograd_lite.engine import (
+    Value,
+    _chain_rule_error,
+    _put_back,
+    _walk,
+    local_derivatives,
+    topological_order,
+)
 
 __all__ = [
     "DEFAULT_MAX_STEPS",
@@ -275,7 +282,10 @@ def backward_steps(root: Value, *, zero_grad: bool = False) -> Iterator[Step]:
             from 0.
 
     Nothing happens until the first step is asked for; stopping early leaves
-    the gradients part-way.
+    the gradients part-way. A local derivative that raises (as in
+    ``backward()``) puts every grad back as it was when the pass started and
+    raises the same error as ``backward()`` does, naming the node, its op and
+    the numbers.
     """
     if not isinstance(root, Value):
         raise TypeError(f"backward_steps: root must be a Value, got {type(root).__name__}")
@@ -288,7 +298,7 @@ def _steps(root: Value, zero_grad: bool) -> Iterator[Step]:
         for node in names:
             if not node._prev:
                 node.grad = 0.0
-    order = _interior_postorder(root)  # also zeroes interior grads, as backward() does
+    order, saved = _walk(root)  # also zeroes interior grads, as backward() does
     if not order:  # a leaf: backward() adds 1 to it and there is no edge
         root.grad += 1.0
         return
@@ -298,7 +308,15 @@ def _steps(root: Value, zero_grad: bool) -> Iterator[Step]:
     for node in reversed(order):
         upstream = node.grad
         formulas = local_formulas(node, names)
-        for position, (child, local) in enumerate(zip(node._prev, local_derivatives(node))):
+        try:
+            locals_ = local_derivatives(node)
+        except Exception as error:  # as backward(): every .grad put back, and a clear error
+            failure = _chain_rule_error("backward_steps()", node, upstream, error)
+            _put_back(order, node, saved)
+            if failure is error:
+                raise
+            raise failure from error
+        for position, (child, local) in enumerate(zip(node._prev, locals_)):
             before = child.grad
             contribution = upstream * local
             child.grad = before + contribution

@@ -61,7 +61,7 @@ def test_families_carry_their_parameter_and_pickle_without_parsing_text():
 def test_formulas_name_the_nodes_inputs_and_output():
     assert TANH.formulas(["n"], out="o") == ["d tanh(n)/dn = 1 - o**2"]
     assert MUL.formulas(["a", "b"], out="c") == ["d (a*b)/da = b", "d (a*b)/db = a"]
-    assert SQRT.formulas(["x"], out="r") == ["d sqrt(x)/dx = 0.5/r if r > 0 else inf"]
+    assert SQRT.formulas(["x"], out="r") == ["d sqrt(x)/dx = inf if r <= 0 else 0.5/r"]
     assert pow_number(3).formulas(["x"]) == ["d x**3/dx = 3*x**2"]
 
 
@@ -223,3 +223,10 @@ def test_a_numpy_float32_exponent_does_not_poison_the_op_cache():
     z.backward()
     assert z.data == 2.0**0.5 and type(z.data) is float and type(later.grad) is float
     assert pow_number(np.float32(0.5)).parameter.__class__ is float
+    assert pow_number(np.float32(0.1)) is pow_number(float(np.float32(0.1)))  # one op per float value
+    later.data -= 0.1 * later.grad  # an SGD step by hand, as micrograd's demo
+    assert type(later.data) is float
+    from autograd_lite.optim import SGD
+
+    SGD([later], lr=np.float32(0.1)).step()
+    assert type(later.data) is float

@@ -14,7 +14,10 @@ the same for every node is a dense layer: a matrix product forward
 weights, already summed over the batch).
 
 Errors: comparisons (guards) are checked per sample, and so are the ops'
-domains (``log`` of a negative number, ...). This backend only reports such
+domains (``log`` of a negative number, ...): a sample in which an op that
+can leave its domain (``Op.total`` false) gets an input, or gives a value or
+a local derivative, that is not finite is not computed here (eager may raise
+there, or give an inf that it lets through). This backend only reports such
 samples (``failed``, ``invalid``): the core replays them one by one through
 the traces, retracing as needed, so that an invalid sample raises exactly the
 error ``backward()`` would (see :mod:`~autograd_lite.compiler.backend`).
@@ -182,7 +185,7 @@ class BatchedProgram:
                     total += V[c]
                 V[out] = total
 
-            def sum_backward(V: Array, G: Array, GP: Array, per_sample: bool) -> None:
+            def sum_backward(V: Array, G: Array, GP: Array, per_sample: bool, invalid: Array) -> None:
                 g = G[out]
                 scatter.add(G, np.broadcast_to(g[:, None, :], (k, arity, g.shape[1])).reshape(k * arity, -1))
 
@@ -194,14 +197,21 @@ class BatchedProgram:
         scatters = [_Scatter(idx[:, j], self.tracked) for j in range(arity)]
 
         def forward_step(V: Array, invalid: Array) -> None:
-            result = forward(*[V[c] for c in cols])
-            if partial:
+            inputs = [V[c] for c in cols]
+            result = forward(*inputs)
+            if partial:  # a non-finite input or result: eager's answer (or error) is computed one by one
                 invalid |= ~np.isfinite(result).all(axis=0)
+                for x in inputs:  # e.g. (-inf) ** -1.5 is 0.0 in NumPy, a ValueError in eager
+                    invalid |= ~np.isfinite(x).all(axis=0)
             V[out] = result
 
-        def backward_step(V: Array, G: Array, GP: Array, per_sample: bool) -> None:
+        def backward_step(V: Array, G: Array, GP: Array, per_sample: bool, invalid: Array) -> None:
             g = G[out]
             locals_ = derivative(V[out], *[V[c] for c in cols])
+            if partial:  # e.g. x**-1.5 at 1e-200: eager's derivative overflows (an error) or is inf
+                for d in locals_:
+                    if not isinstance(d, (int, float)):
+                        invalid |= ~np.isfinite(d).all(axis=0)
             for scatter, d in zip(scatters, locals_):
                 if not scatter.empty:
                     scatter.add(G, g if isinstance(d, (int, float)) and d == 1 else g * d)
@@ -233,7 +243,7 @@ class BatchedProgram:
                     acc += V[b_rows]
                 V[out] = acc
 
-            def dense_backward(V: Array, G: Array, GP: Array, per_sample: bool) -> None:
+            def dense_backward(V: Array, G: Array, GP: Array, per_sample: bool, invalid: Array) -> None:
                 g = G[out]
                 W = V[p, 0][w_gather]
                 X = V[x_rows]
@@ -258,7 +268,7 @@ class BatchedProgram:
                 acc += V[b_rows]
             V[out] = acc
 
-        def dot_backward(V: Array, G: Array, GP: Array, per_sample: bool) -> None:
+        def dot_backward(V: Array, G: Array, GP: Array, per_sample: bool, invalid: Array) -> None:
             g = G[out][:, None, :]
             if n:
                 x_scatter.add(G, (V[w_idx] * g).reshape(k * n, -1))
@@ -295,10 +305,14 @@ class BatchedProgram:
             failed |= holds != expected
         return V, failed, invalid
 
-    def backward(self, V: Array, seeds: Array, per_sample: bool) -> Array:
-        """Parameter gradients: ``(n_params,)`` summed over the batch, or ``(batch, n_params)``."""
+    def backward(self, V: Array, seeds: Array, per_sample: bool) -> tuple[Array, Array]:
+        """Parameter gradients: ``(n_params,)`` summed over the batch, or ``(batch, n_params)``;
+        and the mask of samples in which a partial op's local derivative is not finite."""
         G = np.zeros_like(V)
+        invalid = np.zeros(V.shape[1], dtype=bool)
         GP = np.zeros(self.param_rows.stop - self.param_rows.start)
+        if V.shape[1] == 0:  # no sample ran (all were replayed elsewhere)
+            return (np.zeros((0, len(GP))) if per_sample else GP), invalid
         self.output_scatter.add(G, seeds)
         with np.errstate(all="ignore"):
             column, g_column = V[:, :1], G[:, :1]
@@ -307,12 +321,12 @@ class BatchedProgram:
                     continue
                 if shared and not per_sample:  # the batch's gradients summed, then passed back once
                     G[out, 0] = G[out].sum(axis=1)
-                    backward_step(column, g_column, GP, per_sample)
+                    backward_step(column, g_column, GP, per_sample, invalid)
                 else:
-                    backward_step(V, G, GP, per_sample)
+                    backward_step(V, G, GP, per_sample, invalid)
         if per_sample:
-            return G[self.param_rows].T
-        return G[self.param_rows].sum(axis=1) + GP
+            return G[self.param_rows].T, invalid
+        return G[self.param_rows].sum(axis=1) + GP, invalid
 
 
 def _as_matrix(batched_args: Sequence[Any], signature: Signature) -> Array:
@@ -407,12 +421,20 @@ class NumpyBackend(Backend):
         invalid &= ~failed
         skipped = failed | invalid
         if not skipped.any():
-            grads = prepared.backward(V, seeds, per_sample)
-            return BatchRun(V[prepared.output_rows].T, grads, [], [])
+            grads, bad = prepared.backward(V, seeds, per_sample)
+            if not bad.any():
+                return BatchRun(V[prepared.output_rows].T, grads, [], [])
+            invalid |= bad
+            skipped |= bad
         # Only the samples that ran, again: the others' numbers must not reach any sum.
         ok = np.flatnonzero(~skipped)
-        V, _, _ = prepared.forward(X[ok], p)
-        grads = prepared.backward(V, seeds[:, ok], per_sample)
+        while True:
+            V, _, _ = prepared.forward(X[ok], p)
+            grads, bad = prepared.backward(V, seeds[:, ok], per_sample)
+            if not bad.any():
+                break
+            invalid[ok[bad]] = True  # found by the backward pass: replayed alone, as the others
+            ok = ok[~bad]
         outputs = np.empty((B, len(prepared.program.outputs)))
         outputs[ok] = V[prepared.output_rows].T
         if per_sample:

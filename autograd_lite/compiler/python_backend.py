@@ -22,9 +22,12 @@ error, exactly as ``backward()`` does.
 
 Semantics, kept equal to ``backward()``'s: the same floating-point operations
 in the same order for the forward pass; gradients summed in reverse
-topological order. One documented difference: a node whose gradient is
-exactly 0 passes nothing back (``0 * inf`` contributes 0, not nan), which
-lets a ReLU network skip every dead unit.
+topological order; every term ``upstream * local`` computed as IEEE 754 says
+(``0 * inf`` is nan). A node whose gradient is 0 is skipped only where that is
+exact, where every term it would add is a zero: a ``sum`` (its local
+derivatives are 1) and a ``dot`` whose output is finite (then every weight and
+input, its local derivatives, is finite). So a ReLU network still skips its
+dead units, and a dead unit with an infinite weight still gives nan.
 """
 
 from __future__ import annotations
@@ -98,6 +101,23 @@ def _scaled(tree: rules.Sym, g: str, names: dict[str, str]) -> str:
         return f"({_scaled(a, g, names)} if {rules.source(cond, names)} else {_scaled(b, g, names)})"
     text = rules.source(tree, names)
     return f"{g} * {text}" if rules.precedence(tree) > 3 else f"{g} * ({text})"
+
+
+def _zero_skip(op: Any, n: int, out: str, g: str) -> str | None:
+    """The test under which a node's terms are computed, when skipping it at ``g == 0`` is exact.
+
+    Skipping is exact when every term ``g * local`` would be a zero, that is when
+    every local derivative is finite: always for constant finite derivatives
+    (``sum``), and for ``dot`` when its output is finite (a finite sum of
+    products has finite factors, and the factors are dot's derivatives).
+    ``None``: never skip (a zero gradient times an infinite local is nan).
+    """
+    trees = op.symbolic_rule(n)
+    if trees is not None and all(t.kind == "const" and math.isfinite(t.args[0]) for t in trees):
+        return f"if {g}:"
+    if op is ops.DOT and op.rule_form == "dot":
+        return f"if {g} or not -_inf < {out} < _inf:"
+    return None
 
 
 def _contributions(op: Any, out: str, args: list[str], g: str) -> list[str] | None:
@@ -255,7 +275,7 @@ def _emit_backward(w: _Writer, program: Program, tracked: list[bool], op_name: C
             for c in ins.children:
                 if tracked[c]:
                     reached[c] = True
-    w.emit("# backward: one += per edge, in reverse order; a zero gradient skips its node")
+    w.emit("# backward: one += per edge, in reverse order; a zero gradient skips a sum or a finite dot")
     fresh = [s for s in range(program.n_slots) if reached[s] and not n_in <= s < first_const]
     if fresh:
         w.emit(" = ".join(f"g{s}" for s in fresh) + " = 0.0")
@@ -285,8 +305,9 @@ def _emit_backward(w: _Writer, program: Program, tracked: list[bool], op_name: C
             else:
                 lines.append(f"d = {local}")
                 lines.extend(f"g{c} += {g} * d[{i}]" for i, c in enumerate(ins.children) if tracked[c])
-        if len(lines) >= 3:
-            w.emit(f"if {g}:")
+        skip = _zero_skip(ins.op, len(args), o, g) if len(lines) >= 3 else None
+        if skip is not None:
+            w.emit(skip)
             w.indent += 1
             w.emit(*lines)
             w.indent -= 1

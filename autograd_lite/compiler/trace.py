@@ -203,7 +203,7 @@ class Signature:
         """One sample's output gradients: 1.0 each by default, one number for all, or as the results."""
         if grad_outputs is None:
             return (1.0,) * self.n_outputs
-        if isinstance(grad_outputs, (int, float)):
+        if _is_real(grad_outputs):  # one number for every output: int, float, np.float32, Fraction
             return (float(grad_outputs),) * self.n_outputs
         flat: list[float] = []
         flatten(grad_outputs, self.out_structure, flat, "grad_outputs")
@@ -211,7 +211,7 @@ class Signature:
 
     def seeds(self, grad_outputs: Any, n: int) -> list[tuple[float, ...]]:
         """Output gradients for ``n`` samples: one seed for all, or one per sample."""
-        if grad_outputs is None or isinstance(grad_outputs, (int, float)):
+        if grad_outputs is None or _is_real(grad_outputs):
             return [self.seed(grad_outputs)] * n
         if len(grad_outputs) != n:
             raise ValueError(f"grad_outputs: expected one per sample ({n}), got {len(grad_outputs)}")
