@@ -263,10 +263,22 @@ def _rounding_error(f_up: float, f_down: float, step: float) -> float:
     ``f = 100``, ``x = 1`` and the default ``eps = 1e-6`` (``step = 2e-6``)
     it is ``4 * 2.2e-16 * 200 / 2e-6``, about ``9e-8``, far below any error
     worth reporting, so a large ``f`` cannot hide a wrong derivative.
+
+    Near zero the relative rounding has a floor: a result below the
+    smallest normal number (2.2e-308) is off by up to one unit of the
+    smallest subnormal, 5e-324, however small it is, and a product that
+    underflows to 0 loses that much. So each value of ``f`` is also allowed
+    ``_ROUNDING_SAFETY`` such units, ``8 * 5e-324 / step`` in the quotient:
+    about 4e-311 at the default step, and felt only at steps near 1e-300,
+    where the derivatives checked are that small too.
     """
     if step == 0:
         return math.inf
-    return _ROUNDING_SAFETY * sys.float_info.epsilon * (abs(f_up) + abs(f_down)) / abs(step)
+    relative = sys.float_info.epsilon * (abs(f_up) + abs(f_down))
+    return _ROUNDING_SAFETY * (relative + 2 * _SMALLEST_SUBNORMAL) / abs(step)
+
+
+_SMALLEST_SUBNORMAL = 5e-324
 
 
 def _within(analytic: float, numeric: float, atol: float, rtol: float, rounding: float = 0.0) -> bool:
