@@ -19,6 +19,8 @@ of a replay and puts its flat results back into their structure.
 from __future__ import annotations
 
 import math
+import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Union
@@ -64,6 +66,8 @@ class Guard(NamedTuple):
 
     ``other`` is a slot number, or ``None`` with the number in ``constant``.
     ``after`` is how many instructions must have run before it can be checked.
+    ``where`` is the line of ``fn`` that made the comparison (``"file.py:12"``,
+    the first frame outside autograd_lite), for retrace warnings.
     """
 
     slot: int
@@ -72,6 +76,7 @@ class Guard(NamedTuple):
     constant: float
     expected: bool
     after: int
+    where: str = ""
 
 
 @dataclass
@@ -254,12 +259,25 @@ def _results(result: Any, out: list[Value]) -> Structure:
 # The recorder: installed in the engine while the function runs.
 
 
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _caller() -> str:
+    """``"file.py:12"``: the innermost frame outside autograd_lite (the user's line)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return ""
+    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
 class _Recorder:
     def __init__(self) -> None:
-        self.comparisons: list[tuple[Value, str, Any, bool]] = []
+        self.comparisons: list[tuple[Value, str, Any, bool, str]] = []
 
     def guard(self, value: Value, cmp: str, other: Any, result: bool) -> None:
-        self.comparisons.append((value, cmp, other, result))
+        self.comparisons.append((value, cmp, other, result, _caller()))
 
 
 def _sources(v: Value) -> tuple[Value, ...]:
@@ -306,7 +324,7 @@ def trace(
     # Guard operands first, then outputs: every guard can be checked before
     # anything that was computed after its comparison made a choice.
     guard_roots: list[list[Value]] = []
-    for value, _, other, _ in recorder.comparisons:
+    for value, _, other, _, _ in recorder.comparisons:
         guard_roots.append([value, other] if isinstance(other, Value) else [value])
 
     slot_of: dict[Value, int] = {}
@@ -368,11 +386,11 @@ def trace(
             instructions.append(Instruction(slot_of[v], v._op, tuple(slot_of[c] for c in v._prev), True))
 
     guards = []
-    for (value, cmp, other, expected), after in zip(recorder.comparisons, guard_after):
+    for (value, cmp, other, expected, where), after in zip(recorder.comparisons, guard_after):
         if isinstance(other, Value):
-            guards.append(Guard(slot_of[value], cmp, slot_of[other], math.nan, expected, after))
+            guards.append(Guard(slot_of[value], cmp, slot_of[other], math.nan, expected, after, where))
         else:
-            guards.append(Guard(slot_of[value], cmp, None, float(other), expected, after))
+            guards.append(Guard(slot_of[value], cmp, None, float(other), expected, after, where))
 
     return Program(
         n_inputs=n_inputs,
