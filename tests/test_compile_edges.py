@@ -15,7 +15,7 @@ import autograd_lite as al
 from autograd_lite import Value, apply
 from autograd_lite.compiler import RetraceWarning
 from autograd_lite.losses import MAX, cross_entropy, log_softmax, logsumexp, softmax
-from autograd_lite.testing import close
+from autograd_lite.testing import close, expressions
 
 BACKENDS = ["python", "numpy"]
 
@@ -193,3 +193,83 @@ def test_parameters_held_outside_fn_are_not_called_new_leaves():
         compiled(-1.0)  # a retrace meeting v: held by the closure, so no warning
     assert compiled.params == [w, v]
     assert "gave False, the newest kept trace has True" in compiled.retrace_reasons[-1]
+
+
+# -- big programs: the python backend loops over the instruction table ------------------------
+
+
+@pytest.fixture
+def table_form(monkeypatch):
+    """Every program runs as a loop over its table, however small."""
+    from autograd_lite.compiler import python_backend
+
+    monkeypatch.setattr(python_backend, "TABLE_FROM", 0)
+
+
+def _eager_grads(fn, point: list[float]) -> tuple[float, list[float]]:
+    xs = [Value(x) for x in point]
+    out = fn(*xs)
+    out.backward()
+    return out.data, [x.grad for x in xs]
+
+
+@settings(max_examples=60, deadline=None)
+@given(expr=expressions(3, max_steps=12), shift=st.floats(-1e-3, 1e-3))
+def test_table_form_gives_the_generated_codes_numbers(expr, shift):
+    from autograd_lite.compiler import python_backend
+
+    point = list(expr.point)
+    moved = [x + shift for x in point]
+    generated = al.compile(expr, tuple(point))
+    assert "def run(" in generated.source
+    saved = python_backend.TABLE_FROM
+    python_backend.TABLE_FROM = 0
+    try:
+        table = al.compile(expr, tuple(point))
+    finally:
+        python_backend.TABLE_FROM = saved
+    assert "loop over the instruction table" in table.source
+    value, grads = _eager_grads(expr, point)
+    got = table.grad(*point)
+    assert close(got.outputs, value, value)
+    assert all(close(a, b, value) for a, b in zip(got.inputs, grads))
+    columns = [list(c) for c in zip(point, moved)]
+    a, b = generated.batch(*columns), table.batch(*columns)  # guards: maybe retraced
+    assert a.outputs == b.outputs and a.params == b.params
+    assert table.forward(*moved) == generated.forward(*moved)
+    assert table.grad(*moved) == generated.grad(*moved)
+
+
+def test_table_form_checks_guards_and_raises_the_ops_own_errors(table_form):
+    w = Value(0.5, label="w")
+
+    def f(x: Value) -> Value:
+        return (x * w).log() if x > 0 else (-x * w).exp()
+
+    compiled = al.compile(f, (2.0,))
+    assert "loop over the instruction table" in compiled.source
+    assert compiled(3.0) == pytest.approx(math.log(1.5))
+    assert w.grad == pytest.approx(1 / 0.5)
+    assert compiled(-2.0) == pytest.approx(math.exp(1.0))  # the guard failed: retraced
+    assert compiled.retraces == 1
+    with pytest.raises(OverflowError, match="exp"):
+        compiled(-4000.0)
+
+
+def _chain(x: Value, steps: int) -> Value:
+    for _ in range(steps):
+        x = x * 1.0001 + 0.1
+    return x
+
+
+@pytest.mark.slow
+def test_a_million_node_chain_compiles_and_gives_the_gradient():
+    steps = 500_000  # two nodes a step
+    compiled = al.compile(lambda x: _chain(x, steps), (0.5,))
+    assert len(compiled.program.instructions) == 2 * steps
+    assert len(compiled.program.constants) == 2  # each distinct number once
+    got = compiled.grad(0.25)
+    assert got.inputs[0] == pytest.approx(1.0001**steps, rel=1e-9)
+    expected = 0.25 * 1.0001**steps + 0.1 * (1.0001**steps - 1) / 0.0001
+    assert got.outputs == pytest.approx(expected, rel=1e-9)
+    assert compiled.traces[0].prepared("numpy").n_rows == compiled.program.n_slots
