@@ -273,3 +273,32 @@ def test_a_million_node_chain_compiles_and_gives_the_gradient():
     expected = 0.25 * 1.0001**steps + 0.1 * (1.0001**steps - 1) / 0.0001
     assert got.outputs == pytest.approx(expected, rel=1e-9)
     assert compiled.traces[0].prepared("numpy").n_rows == compiled.program.n_slots
+
+
+@settings(max_examples=30, deadline=None)
+@given(expr=expressions(2, max_steps=12), shift=st.floats(-1e-3, 1e-3))
+def test_numpy_steps_made_on_each_run_give_the_kept_steps_numbers(expr, shift):
+    import numpy as np
+
+    from autograd_lite.compiler import numpy_backend
+
+    point = list(expr.point)
+    columns = [[x, x + shift, x - shift] for x in point]
+    w = Value(1.0, label="w")  # a parameter, so that parameter gradients are compared too
+
+    def fn(a: Value, b: Value) -> Value:
+        return expr(a * w, b)
+
+    kept = al.compile(fn, tuple(point))
+    saved = numpy_backend.STEPS_CACHED_UP_TO
+    numpy_backend.STEPS_CACHED_UP_TO = 0
+    try:
+        remade = al.compile(fn, tuple(point))
+        prepared = remade.traces[0].prepared("numpy")
+        assert prepared._steps is None and len(prepared.steps) == prepared.n_groups
+        a = kept.batch(*columns, backend="numpy", per_sample=True)
+        b = remade.batch(*columns, backend="numpy", per_sample=True)
+    finally:
+        numpy_backend.STEPS_CACHED_UP_TO = saved
+    assert np.array_equal(a.outputs, b.outputs)
+    assert np.array_equal(np.asarray(a.params), np.asarray(b.params))

@@ -85,8 +85,11 @@ class _Scatter:
 # implement, so a changed rule is always what runs.
 
 
-def _kernel(op: Any, arity: int, grad: bool = True) -> tuple[Callable[..., Array], Callable[..., Sequence[Any]]]:
-    """The op's forward and its local derivatives on arrays (one per input; not made for a detached group)."""
+Kernel = tuple[Callable[..., Array], Callable[..., Sequence[Any]]]
+
+
+def _kernel(op: Any, arity: int, grad: bool = True) -> Kernel:
+    """The op's forward and its local derivatives on arrays (one per input; none for a detached group)."""
     if not grad:
         return op.forward_on_arrays(arity), lambda *a: ()
     derivative = op.interpretation("array", arity)
@@ -134,8 +137,9 @@ def _groups(program: Program, level: array, shared: bytearray) -> tuple[Array, A
     changes = np.zeros(max(len(order) - 1, 0), dtype=bool)
     for key in keys:
         changes |= np.diff(key[order]) != 0
-    bounds = np.concatenate([[0], np.flatnonzero(changes) + 1, [len(order)]]) if len(order) else np.zeros(1, np.int64)
-    return order, bounds
+    if not len(order):
+        return order, np.zeros(1, dtype=np.int64)
+    return order, np.concatenate([[0], np.flatnonzero(changes) + 1, [len(order)]])
 
 
 class _Schedule:
@@ -150,36 +154,39 @@ class _Schedule:
         self.grad, self.shared = bytearray(), bytearray()
 
 
-def _schedule(program: Program, order: Array, bounds: Array, row: Array, shared: bytearray) -> _Schedule:
+def _schedule(program: Program, order: Array, bounds: Array, row: array, shared: bytearray) -> _Schedule:
     """Give each group consecutive rows, its nodes in the order of their inputs' rows (so that a
-    layer's outputs are contiguous and the next layer reads them as a slice), and record it."""
+    layer's outputs are contiguous and the next layer reads them as a slice), and record it.
+
+    ``row`` (each slot's row; leaves keep their slots) is filled in place.
+    """
     table, first = program.instructions, program.first_instruction
     starts, children, op_index = table.starts, table.children, table.op_index
     starts_np = np.frombuffer(table.starts, dtype=np.int64)
     children_np = np.frombuffer(table.children, dtype=np.int64)
+    row_np = np.frombuffer(row, dtype=np.int64)
     sch, next_row = _Schedule(), first
-    for g in range(len(bounds) - 1):
-        members = order[bounds[g] : bounds[g + 1]]
-        i = int(members[0])
+    at, order_list = bounds.tolist(), order.tolist()
+    for g in range(len(at) - 1):
+        i, size = order_list[at[g]], at[g + 1] - at[g]
         arity = starts[i + 1] - starts[i]
-        if len(members) == 1:  # the common case in a deep graph: no NumPy call
-            kids = [int(row[c]) for c in children[starts[i] : starts[i + 1]]]
+        if size == 1:  # the common case in a deep graph: no NumPy call
+            sch.child_rows.extend([row[c] for c in children[starts[i] : starts[i + 1]]])
             row[first + i] = next_row
         else:
-            kids_np = row[children_np[starts_np[members][:, None] + np.arange(arity)]]
-            by_inputs = np.lexsort(kids_np.T[::-1]) if arity else np.arange(len(members))
-            members, kids_np = members[by_inputs], kids_np[by_inputs]
-            row[first + members] = np.arange(next_row, next_row + len(members))
-            kids = kids_np.ravel().tolist()
+            members = order[at[g] : at[g + 1]]
+            kids = row_np[children_np[starts_np[members][:, None] + np.arange(arity)]]
+            by_inputs = np.lexsort(kids.T[::-1]) if arity else np.arange(size)
+            row_np[first + members[by_inputs]] = np.arange(next_row, next_row + size)
+            sch.child_rows.extend(kids[by_inputs].ravel().tolist())
         sch.op.append(op_index[i])
         sch.arity.append(arity)
         sch.first_row.append(next_row)
-        sch.size.append(len(members))
-        sch.child_start.append(len(sch.child_rows))
-        sch.child_rows.extend(kids)
+        sch.size.append(size)
+        sch.child_start.append(len(sch.child_rows) - size * arity)
         sch.grad.append(table.grad[i])
         sch.shared.append(shared[first + i])
-        next_row += len(members)
+        next_row += size
     return sch
 
 
@@ -205,8 +212,9 @@ class BatchedProgram:
         n = self.n_rows = program.n_slots
         level, shared = _levels(program)
         order, bounds = _groups(program, level, shared)
-        row = np.arange(n, dtype=np.int64)  # leaves keep their slots; each group gets consecutive rows
+        row = array("q", range(n))  # leaves keep their slots; each group gets consecutive rows
         self._schedule = _schedule(program, order, bounds, row, shared)
+        row = np.frombuffer(row, dtype=np.int64)
         self.tracked = np.zeros(n, dtype=bool)
         self.tracked[:first_const] = True
         self.tracked[row[first:]] = np.frombuffer(bytes(program.instructions.grad), dtype=np.uint8) != 0

@@ -23,9 +23,8 @@ error, exactly as ``backward()`` does.
 A program of more than :data:`TABLE_FROM` instructions is not written out
 (a function of millions of lines takes gigabytes and minutes to compile):
 it runs as a loop over its instruction table (:func:`table_run`), calling
-each op's forward and derivative rule (made from the same rule), a few bytes
-per node, about as fast per node as ``backward()`` and creating no
-``Value``.
+each op's forward and derivative rule (made from the same rule), with a few
+bytes per node and no ``Value`` created.
 
 Semantics, kept equal to ``backward()``'s: the same floating-point operations
 in the same order for the forward pass; gradients summed in reverse
@@ -137,7 +136,7 @@ def _number(x: float) -> str:
     return repr(x) if math.isfinite(x) else f"float({str(x)!r})"
 
 
-TABLE_FROM = 50_000
+TABLE_FROM = 10_000
 """Programs with more instructions than this run as a loop over their table, not as generated code."""
 
 
@@ -318,14 +317,13 @@ def _emit_backward(w: _Writer, program: Program, tracked: list[bool], op_name: C
 
 
 def _table_description(program: Program) -> str:
-    return "\n".join(
-        [
-            *_header(program),
-            f"# {len(program.instructions)} instructions, more than TABLE_FROM = {TABLE_FROM}:",
-            "# run as a loop over the instruction table (python_backend.table_run),",
-            "# calling each op's forward and derivative rule in turn.",
-        ]
-    ) + "\n"
+    lines = [
+        *_header(program),
+        f"# {len(program.instructions)} instructions, more than TABLE_FROM = {TABLE_FROM}:",
+        "# run as a loop over the instruction table (python_backend.table_run),",
+        "# calling each op's forward and derivative rule in turn.",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def _forward_of(op: Any) -> Callable[..., float]:
@@ -420,7 +418,8 @@ def _reached(program: Program) -> bytearray:
     """Which slots can get a nonzero gradient: tracked, and on a grad path from an output."""
     table, first = program.instructions, program.first_instruction
     reached = bytearray(program.n_slots)
-    tracked = bytearray(b"\x01" * program.first_constant) + bytearray(program.n_slots - program.first_constant)
+    tracked = bytearray(program.n_slots)  # inputs and parameters, and the nodes with grad
+    tracked[: program.first_constant] = b"\x01" * program.first_constant
     tracked[first:] = table.grad
     for s in program.outputs:
         reached[s] = tracked[s]
