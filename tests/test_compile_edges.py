@@ -272,7 +272,6 @@ def test_a_million_node_chain_compiles_and_gives_the_gradient():
     assert got.inputs[0] == pytest.approx(1.0001**steps, rel=1e-9)
     expected = 0.25 * 1.0001**steps + 0.1 * (1.0001**steps - 1) / 0.0001
     assert got.outputs == pytest.approx(expected, rel=1e-9)
-    assert compiled.traces[0].prepared("numpy").n_rows == compiled.program.n_slots
 
 
 @settings(max_examples=30, deadline=None)
