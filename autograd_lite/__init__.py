@@ -57,6 +57,7 @@ __all__ = [
     "check_grads",
     "GradcheckError",
     "GuardError",
+    "RetraceWarning",
 ]
 # `compile` is loaded on first use too (autograd_lite.compile), but kept out of
 # __all__ so that `from autograd_lite import *` never shadows the builtin.
@@ -80,6 +81,7 @@ _LAZY = {
     "GradcheckError": "autograd_lite.testing",
     "compile": "autograd_lite.compiler",
     "GuardError": "autograd_lite.compiler",
+    "RetraceWarning": "autograd_lite.compiler",
 }
 
 

@@ -2,16 +2,29 @@
 
 Each returns the *mean* over the samples it is given, so its scale does not
 depend on the batch size. Losses with logs go through a stable log-sum-exp.
+
+**Trace-safe shifts.** :func:`logsumexp`, :func:`log_softmax`,
+:func:`softmax` and :func:`cross_entropy` subtract ``m = max_j z_j`` before
+exponentiating. ``m`` is computed by the op :data:`MAX` under ``no_grad()``:
+eagerly it is a plain number (a leaf), and inside :func:`autograd_lite.compile`
+it is part of the traced program, recomputed from the logits of every replay
+(a detached value: no gradient flows through it, and none is needed, since
+the shift cancels exactly). So a compiled loss replayed on logits far from
+the traced ones (``+-800``) gives what eager gives, on every backend.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any, Union
 
-from autograd_lite.engine import Value
+from autograd_lite.engine import Value, apply, no_grad
+from autograd_lite.ops import VARIADIC, Domain, Op
+from autograd_lite.rules import maximum, where
 
 __all__ = [
+    "MAX",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "hinge",
@@ -76,12 +89,52 @@ def _as_value(x: Scalar) -> Value:
     return x if isinstance(x, Value) else Value(x)
 
 
+def _max_derivative(out: Any, *xs: Any) -> list[Any]:
+    # d max/dx_i = 1 for the largest input, 0 for the others; a tie shares the 1
+    # evenly (PyTorch's amax); nan when the max is nan (no input equals it).
+    hits = [where(x >= out, 1.0, 0.0) for x in xs]
+    count = hits[0]
+    for h in hits[1:]:
+        count = count + h
+    return [h / where(count > 0, count, math.nan) for h in hits]
+
+
+class _MaxOp(Op):
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_max_op, ())
+
+
+def _max_op() -> Op:
+    return MAX
+
+
+MAX: Op = _MaxOp("max", maximum, _max_derivative, VARIADIC, (Domain(-10.0, 10.0),), total=True)
+"""``max(x_1, ..., x_n)`` as an op (``apply(MAX, *values)``): its derivative
+is 1 for the largest input (a tie shares it evenly), 0 for the others.
+
+The losses below use it under ``no_grad()`` for their shift, so that the
+shift is computed inside a traced program rather than frozen at trace time.
+"""
+
+
+def _shift(zs: list[Value]) -> Value:
+    """max z_j, cut from the graph: a number eagerly, part of the program when traced."""
+    with no_grad():
+        m = apply(MAX, *zs)
+    m.label = "max (no grad)"
+    return m
+
+
 def logsumexp(logits: Sequence[Scalar]) -> Value:
-    """log(sum_j e**z_j), computed as m + log(sum_j e**(z_j - m)) with m = max z_j (a constant)."""
+    """log(sum_j e**z_j), computed as m + log(sum_j e**(z_j - m)) with m = max z_j.
+
+    ``m`` passes no gradient (it cancels: d/dz_i is softmax(z)_i either way)
+    and is recomputed on every compiled replay (see the module's docstring).
+    """
     zs = [_as_value(z) for z in logits]
     if not zs:
         raise ValueError("logsumexp: no logits given")
-    m = max(z.data for z in zs)
+    m = _shift(zs)
     return Value.sum((z - m).exp() for z in zs).log() + m
 
 
@@ -92,9 +145,11 @@ def log_softmax(logits: Sequence[Scalar]) -> list[Value]:
 
 
 def softmax(logits: Sequence[Scalar]) -> list[Value]:
-    """e**z_i / sum_j e**z_j: probabilities, computed stably (shifted by max z)."""
+    """e**z_i / sum_j e**z_j: probabilities, computed stably (shifted by max z, as :func:`logsumexp`)."""
     zs = [_as_value(z) for z in logits]
-    m = max(z.data for z in zs)
+    if not zs:
+        raise ValueError("softmax: no logits given")
+    m = _shift(zs)
     exps = [(z - m).exp() for z in zs]
     total = Value.sum(exps)
     return [e / total for e in exps]

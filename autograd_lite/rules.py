@@ -4,9 +4,10 @@ An op's forward and its derivative rule ``derivative(out, *inputs)`` are
 ordinary Python functions written with operators (``+ - * / **``, unary
 ``-``, ``abs``, comparisons ``< <= > >=``) and the functions of this module:
 :func:`exp`, :func:`log`, :func:`log1p`, :func:`sin`, :func:`cos`,
-:func:`tanh`, :func:`sqrt`, :func:`sigmoid`, :func:`divide`, :func:`power`
-and :func:`where` (``where(cond, a, b)``, the branch: ``a`` where ``cond``
-holds, else ``b``). Each of them dispatches on what it is given:
+:func:`tanh`, :func:`sqrt`, :func:`sigmoid`, :func:`divide`, :func:`power`,
+:func:`maximum` (of any number of inputs) and :func:`where` (``where(cond, a,
+b)``, the branch: ``a`` where ``cond`` holds, else ``b``). Each of them
+dispatches on what it is given:
 
 * a number: ``math`` (with clear errors naming the op and the number);
 * a ``Value``: its method of the same name, so the result is graph
@@ -27,6 +28,7 @@ it as it is), but has no generated code and no formula.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Sequence
@@ -41,6 +43,7 @@ __all__ = [
     "formula",
     "log",
     "log1p",
+    "maximum",
     "power",
     "sigmoid",
     "sin",
@@ -113,6 +116,14 @@ def _shown(k: float) -> str:
     return repr(int(k)) if float(k).is_integer() and abs(k) < 2**53 else repr(k)
 
 
+def _maximum_number(*xs: float) -> float:
+    if not xs:
+        raise ValueError("maximum: needs at least one number")
+    if any(x != x for x in xs):  # nan is the largest, as NumPy's and PyTorch's max say
+        return math.nan
+    return float(max(xs))
+
+
 NUMBER_FUNCTIONS: dict[str, Callable[..., float]] = {
     "exp": _exp_number,
     "log": _log_number,
@@ -124,6 +135,7 @@ NUMBER_FUNCTIONS: dict[str, Callable[..., float]] = {
     "sigmoid": _sigmoid_number,
     "divide": _divide_number,
     "power": _power_number,
+    "maximum": _maximum_number,
 }
 """Each function of the vocabulary on numbers (floats, ints, NumPy scalars)."""
 
@@ -147,6 +159,7 @@ def _numpy_functions() -> dict[str, Callable[..., Any]]:
         "sigmoid": stable_sigmoid,
         "divide": np.divide,
         "power": np.power,
+        "maximum": lambda *xs: functools.reduce(np.maximum, xs),
         "where": np.where,
     }
 
@@ -241,6 +254,13 @@ def power(x: Any, k: Any) -> Any:
     if x.__class__ is float and (k.__class__ is float or k.__class__ is int):
         return _power_number(x, k)
     return _call("power", x, k)
+
+
+def maximum(*xs: Any) -> Any:
+    """The largest of ``xs`` (elementwise on arrays); nan if any is nan."""
+    if not xs:
+        raise ValueError("maximum: needs at least one number")
+    return _call("maximum", *xs)
 
 
 def where(cond: Any, a: Any, b: Any) -> Any:

@@ -26,6 +26,7 @@ from autograd_lite.compiler.core import (
     CompiledFunction,
     Gradients,
     GuardError,
+    RetraceWarning,
     TraceError,
     compile,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "GuardError",
     "Gradients",
     "Program",
+    "RetraceWarning",
     "TraceError",
     "backend_names",
     "compile",

@@ -26,9 +26,19 @@ Guards: the trace holds only while ``fn``'s Python control flow does not
 depend on the data. Every comparison of ``Value``s made while tracing
 (``if x > 0:``, ``max(values)``) is recorded with its answer; a replay where
 an answer changes is traced again for that sample (``on_guard_failure=
-"retrace"``, the default; up to ``max_traces`` programs are kept) or raises
-:class:`GuardError` (``"raise"``). A replay never silently returns the
-gradient of a different program.
+"retrace"``, the default) or raises :class:`GuardError` (``"raise"``). A
+replay never silently returns the gradient of a different program.
+
+Retracing is bounded: at most ``max_traces`` programs are kept (8 by default),
+the oldest dropped first, and with it the parameters only it read, so a
+function that keeps retracing keeps a bounded memory. A :class:`RetraceWarning`
+says, once per compiled function and kind, when retracing costs: the kept
+traces are full (so calls may retrace every time), or a retrace met leaves no
+earlier trace read (a ``Value`` created inside ``fn``, which becomes a new
+parameter of every trace, frozen at its traced value). It names the
+comparison that changed its answer and the line of ``fn`` that made it (like
+``torch.compile``'s recompile reasons); :attr:`CompiledFunction.retraces` and
+:attr:`CompiledFunction.retrace_reasons` keep the count and the latest reasons.
 
 What a trace cannot see: numbers read out of a ``Value`` (``v.data``,
 ``v.item()``) inside ``fn`` are frozen at their traced values; so are leaves
@@ -44,21 +54,37 @@ Example:
 
 from __future__ import annotations
 
+import os
+import sys
 import time
+import warnings
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from autograd_lite.compiler.backend import Backend, get_backend
 from autograd_lite.compiler.python_backend import PythonProgram
-from autograd_lite.compiler.trace import Program, Signature, TraceError, trace
+from autograd_lite.compiler.trace import Guard, Program, Signature, TraceError, trace
 from autograd_lite.engine import Value
 
-__all__ = ["BatchResult", "CompiledFunction", "GuardError", "Gradients", "TraceError", "compile"]
+__all__ = [
+    "BatchResult",
+    "CompiledFunction",
+    "GuardError",
+    "Gradients",
+    "RetraceWarning",
+    "TraceError",
+    "compile",
+]
 
 
 class GuardError(RuntimeError):
     """A replay's data changed the answer of a comparison made while tracing."""
+
+
+class RetraceWarning(RuntimeWarning):
+    """A compiled function retraces in a way that costs time or memory; the message says why."""
 
 
 @dataclass
@@ -152,7 +178,13 @@ class CompiledFunction:
         self._given_params = list(params) if params is not None else None
         self._dropped_seconds = 0.0
         self.traces: list[_Trace] = []
-        self._params: dict[Value, int] = {}  # every parameter met, and its index
+        self._params: dict[Value, int] = {}  # the kept traces' parameters, and their indices
+        self._stale = False  # a trace was dropped: prune its parameters at the next call
+        self.retraces = 0
+        """How many times a replay was traced again (guards that no kept trace passed)."""
+        self.retrace_reasons: deque[str] = deque(maxlen=max_traces)
+        """Why the latest retraces happened, oldest first (at most ``max_traces``)."""
+        self._warned: set[str] = set()
         first = self._add_trace(example_inputs)
         self.in_structure = first.program.in_structure
         self.out_structure = first.program.out_structure
@@ -164,20 +196,64 @@ class CompiledFunction:
         started = time.perf_counter()
         program = trace(self.fn, args, self._given_params)
         new = _Trace(program, time.perf_counter() - started)
-        if self.traces and (
+        newest = self.traces[0] if self.traces else None
+        if newest is not None and (
             new.program.in_structure != self.in_structure or new.program.out_structure != self.out_structure
         ):
             raise TraceError(
                 "compile: retracing gave a result of another shape; fn must always return the same shape"
             )
+        new_leaves = _throwaway(new.params) if newest is not None else []
         self.traces.insert(0, new)
-        self._dropped_seconds += sum(t.total_seconds for t in self.traces[self.max_traces :])
+        dropped = self.traces[self.max_traces :]
+        self._dropped_seconds += sum(t.total_seconds for t in dropped)
         del self.traces[self.max_traces :]
+        self._stale = self._stale or bool(dropped)
         for p in new.params:
             self._params.setdefault(p, len(self._params))
-        new.columns = [self._params[p] for p in new.params]
-        new.in_order = new.columns == list(range(len(new.columns)))
+        self._set_columns(new)
+        if newest is not None:
+            self._retraced(newest.program, new.program, new_leaves, bool(dropped))
         return new
+
+    def _set_columns(self, t: _Trace) -> None:
+        t.columns = [self._params[p] for p in t.params]
+        t.in_order = t.columns == list(range(len(t.columns)))
+
+    def _prune(self) -> None:
+        """Forget the parameters only dropped traces read (at the start of a call, so that a
+        call's results always line up with :attr:`params` as it was during that call)."""
+        if not self._stale:
+            return
+        self._stale = False
+        live = {p for t in self.traces for p in t.params}
+        self._params = {p: i for i, p in enumerate(p for p in self._params if p in live)}
+        for t in self.traces:
+            self._set_columns(t)
+
+    def _retraced(self, newest: Program, new: Program, new_leaves: list[Value], dropped: bool) -> None:
+        """Count a retrace, remember why, and warn once per kind when it costs."""
+        self.retraces += 1
+        reason = _why_retraced(newest, new)
+        self.retrace_reasons.append(reason)
+        name = getattr(self.fn, "__name__", type(self.fn).__name__)
+        if new_leaves and "leaves" not in self._warned:
+            self._warned.add("leaves")
+            _warn(
+                f"compiled function {name!r} retraced ({reason}) and met {len(new_leaves)} leaf Value(s) "
+                f"created inside fn: {_leaves_text(new_leaves)}. Such a Value is a new parameter of "
+                "every trace, frozen at its traced value, and its gradient goes to an object nothing "
+                "else holds; create it once outside fn (a parameter), or use a plain number (a constant)"
+            )
+        if dropped and "full" not in self._warned:
+            self._warned.add("full")
+            _warn(
+                f"compiled function {name!r} retraced {self.retraces} time(s) and keeps at most "
+                f"max_traces={self.max_traces} traces, so the oldest was dropped and calls may retrace "
+                f"every time (slow). Latest reason: {reason}. Make fn's control flow independent of the "
+                "data (e.g. relu/where-style ops instead of if), raise max_traces, or use "
+                "on_guard_failure='raise'"
+            )
 
     @property
     def compile_seconds(self) -> float:
@@ -186,7 +262,13 @@ class CompiledFunction:
 
     @property
     def params(self) -> list[Value]:
-        """Every parameter the traces have read (leaves that are not inputs), in order met."""
+        """Every parameter the kept traces read (leaves that are not inputs), in order met.
+
+        ``params`` given to :func:`compile` come first and always stay. The
+        parameters only a dropped trace read are forgotten at the start of
+        the next call (so each call's results line up with this list as it
+        was during that call).
+        """
         return list(self._params)
 
     @property
@@ -237,6 +319,7 @@ class CompiledFunction:
         Like ``out = fn(*args); out.backward()``: each output is seeded with
         ``grad_outputs`` (default 1.0 for each output).
         """
+        self._prune()
         sig = self.signature
         t, outs, pgrads, _ = self._run_one(sig.flat(args), sig.seed(grad_outputs))
         for p, g in zip(t.params, pgrads):
@@ -245,6 +328,7 @@ class CompiledFunction:
 
     def grad(self, *args: Any, grad_outputs: Any = None) -> Gradients:
         """Outputs and gradients of ``fn(*args)``, without touching any ``.grad``."""
+        self._prune()
         sig = self.signature
         t, outs, pgrads, igrads = self._run_one(sig.flat(args), sig.seed(grad_outputs))
         params = [0.0] * len(self._params)
@@ -254,6 +338,7 @@ class CompiledFunction:
 
     def forward(self, *args: Any) -> Any:
         """``fn(*args)`` as floats: the forward pass only, no gradients."""
+        self._prune()
         return self.signature.result(self._forward_one(self.signature.flat(args)))
 
     # -- a batch: any backend; what it could not do is replayed here, one sample at a time ---
@@ -264,6 +349,7 @@ class CompiledFunction:
         With ``backend="numpy"`` the array has one row per sample: ``(batch,)``
         for a function returning one ``Value``, ``(batch, outputs)`` otherwise.
         """
+        self._prune()
         b = get_backend(backend, "forward_batch")
         batch = b.inputs(batched_args, self.signature)
         t = self.traces[0]
@@ -294,6 +380,7 @@ class CompiledFunction:
         ``backend="python"`` runs the generated code sample after sample;
         ``"numpy"`` runs the whole batch at once, level by level.
         """
+        self._prune()
         b = get_backend(backend, "batch")
         batch = b.inputs(batched_args, self.signature)
         seeds = b.seeds(grad_outputs, b.size(batch), self.signature)
@@ -333,6 +420,66 @@ class CompiledFunction:
         )
 
 
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _warn(message: str) -> None:
+    """A :class:`RetraceWarning` attributed to the first line outside autograd_lite (the user's call)."""
+    level, frame = 2, sys._getframe(1)  # level 1 is this function
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    warnings.warn(message, RetraceWarning, stacklevel=level)
+
+
+def _slot_text(program: Program, slot: int | None, constant: float) -> str:
+    """A guard's operand for people: an input's name, a parameter's label, a number, or "a value"."""
+    if slot is None:
+        return repr(constant)
+    if slot < program.n_inputs:
+        return f"input {slot}"
+    if slot < program.first_constant:
+        label = program.params[slot - program.n_inputs].label
+        return f"parameter {label!r}" if label else "a parameter"
+    if slot < program.first_instruction:
+        return repr(program.constants[slot - program.first_constant])
+    return "a computed value"
+
+
+def _guard_text(program: Program, g: Guard) -> str:
+    where = f" at {g.where}" if g.where else ""
+    lhs, rhs = _slot_text(program, g.slot, g.constant), _slot_text(program, g.other, g.constant)
+    return f"`{lhs} {g.cmp} {rhs}`{where}"
+
+
+def _why_retraced(newest: Program, new: Program) -> str:
+    """Why ``new`` was traced while ``newest`` was kept: the first comparison that answered differently."""
+    for old, now in zip(newest.guards, new.guards):
+        if (old.cmp, old.where, old.expected) != (now.cmp, now.where, now.expected):
+            if (old.cmp, old.where) == (now.cmp, now.where):
+                return (
+                    f"the comparison {_guard_text(new, now)} gave {now.expected}, "
+                    f"the newest kept trace has {old.expected}"
+                )
+            return f"the comparisons differ from the newest kept trace's from {_guard_text(new, now)} on"
+    if len(newest.guards) != len(new.guards):
+        return f"fn made {len(new.guards)} comparison(s), the newest kept trace {len(newest.guards)}"
+    return "an older trace's comparison gave another answer"
+
+
+def _throwaway(params: list[Value]) -> list[Value]:
+    """The leaves a fresh trace read that nothing but the trace holds: made inside ``fn``.
+
+    A module's or closure's parameter is held by it too. (Reference counts:
+    the list's, the loop variable's and ``getrefcount``'s own argument's.)
+    """
+    return [p for p in params if sys.getrefcount(p) <= 3]
+
+
+def _leaves_text(leaves: list[Value]) -> str:
+    shown = [f"Value({v.data!r}{f', label={v.label!r}' if v.label else ''})" for v in leaves[:3]]
+    return ", ".join(shown) + (f" and {len(leaves) - 3} more" if len(leaves) > 3 else "")
+
+
 def compile(
     fn: Callable[..., Any],
     example_inputs: Sequence[Any] = (),
@@ -355,7 +502,8 @@ def compile(
             is not an input or a number in an expression, in the order met).
             Leaves not listed are parameters too, appended after.
         on_guard_failure: ``"retrace"`` or ``"raise"`` (see :class:`GuardError`).
-        max_traces: how many traced programs to keep for retracing.
+        max_traces: how many traced programs to keep for retracing (the
+            oldest is dropped first; see :class:`RetraceWarning`).
 
     Returns:
         A :class:`CompiledFunction`: call it like ``fn`` (forward and backward,

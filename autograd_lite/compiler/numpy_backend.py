@@ -28,7 +28,7 @@ array; outputs come back as an array with one row per sample.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from array import array
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -88,8 +88,13 @@ class _Scatter:
 # implement, so a changed rule is always what runs.
 
 
-def _kernel(op: Any, arity: int) -> tuple[Callable[..., Array], Callable[..., Sequence[Any]]]:
-    """The op's forward and its local derivatives on arrays (one per input)."""
+Kernel = tuple[Callable[..., Array], Callable[..., Sequence[Any]]]
+
+
+def _kernel(op: Any, arity: int, grad: bool = True) -> Kernel:
+    """The op's forward and its local derivatives on arrays (one per input; none for a detached group)."""
+    if not grad:
+        return op.forward_on_arrays(arity), lambda *a: ()
     derivative = op.interpretation("array", arity)
     if op.arity == 1:
         return op.forward_on_arrays(arity), lambda *a: (derivative(*a),)
@@ -99,71 +104,167 @@ def _kernel(op: Any, arity: int) -> tuple[Callable[..., Array], Callable[..., Se
 # ============================================================================
 
 
+def _levels(program: Program) -> tuple[array, bytearray]:
+    """Each slot's level (a leaf 0, a node one more than its deepest input) and whether it is
+    the same for every sample (computed from parameters and constants only)."""
+    table, first, n = program.instructions, program.first_instruction, program.n_slots
+    level = array("q", bytes(8 * n))
+    shared = bytearray(program.n_inputs) + bytearray(b"\x01" * (n - program.n_inputs))
+    starts, children = table.starts, table.children
+    for i in range(len(table)):
+        deepest, same = 0, 1
+        for c in children[starts[i] : starts[i + 1]]:
+            if level[c] > deepest:
+                deepest = level[c]
+            same &= shared[c]
+        level[first + i] = deepest + 1
+        shared[first + i] = same
+    return level, shared
+
+
+def _groups(program: Program, level: array, shared: bytearray) -> tuple[Array, Array]:
+    """The instructions in group order (level, op by text then identity, arity, grad, shared;
+    instruction order within a group), and where each group starts (and the end)."""
+    table, first = program.instructions, program.first_instruction
+    ranked = sorted(range(len(table.ops)), key=lambda j: (str(table.ops[j]), id(table.ops[j])))
+    rank = np.empty(len(ranked), dtype=np.int64)
+    rank[ranked] = np.arange(len(ranked))
+    keys = [
+        np.frombuffer(level, dtype=np.int64)[first:],
+        rank[np.frombuffer(table.op_index, dtype=np.int32)] if len(table) else np.zeros(0, np.int64),
+        np.diff(np.frombuffer(table.starts, dtype=np.int64)),
+        np.frombuffer(bytes(table.grad), dtype=np.uint8),
+        np.frombuffer(bytes(shared[first:]), dtype=np.uint8),
+    ]
+    order = np.lexsort(keys[::-1])  # stable: the first key sorts first
+    changes = np.zeros(max(len(order) - 1, 0), dtype=bool)
+    for key in keys:
+        changes |= np.diff(key[order]) != 0
+    if not len(order):
+        return order, np.zeros(1, dtype=np.int64)
+    return order, np.concatenate([[0], np.flatnonzero(changes) + 1, [len(order)]])
+
+
+class _Schedule:
+    """The groups, in arrays: op (index into the program's ops), arity, first row, size, grad,
+    shared, and where each group's input rows (``size * arity``, by node) start in ``child_rows``."""
+
+    __slots__ = ("arity", "child_rows", "child_start", "first_row", "grad", "op", "shared", "size")
+
+    def __init__(self) -> None:
+        self.op, self.arity, self.first_row = array("i"), array("q"), array("q")
+        self.size, self.child_start, self.child_rows = array("q"), array("q"), array("q")
+        self.grad, self.shared = bytearray(), bytearray()
+
+
+def _schedule(program: Program, order: Array, bounds: Array, row: array, shared: bytearray) -> _Schedule:
+    """Give each group consecutive rows, its nodes in the order of their inputs' rows (so that a
+    layer's outputs are contiguous and the next layer reads them as a slice), and record it.
+
+    ``row`` (each slot's row; leaves keep their slots) is filled in place.
+    """
+    table, first = program.instructions, program.first_instruction
+    starts, children, op_index = table.starts, table.children, table.op_index
+    starts_np = np.frombuffer(table.starts, dtype=np.int64)
+    children_np = np.frombuffer(table.children, dtype=np.int64)
+    row_np = np.frombuffer(row, dtype=np.int64)
+    sch, next_row = _Schedule(), first
+    at, order_list = bounds.tolist(), order.tolist()
+    for g in range(len(at) - 1):
+        i, size = order_list[at[g]], at[g + 1] - at[g]
+        arity = starts[i + 1] - starts[i]
+        if size == 1:  # the common case in a deep graph: no NumPy call
+            sch.child_rows.extend([row[c] for c in children[starts[i] : starts[i + 1]]])
+            row[first + i] = next_row
+        else:
+            members = order[at[g] : at[g + 1]]
+            kids = row_np[children_np[starts_np[members][:, None] + np.arange(arity)]]
+            by_inputs = np.lexsort(kids.T[::-1]) if arity else np.arange(size)
+            row_np[first + members[by_inputs]] = np.arange(next_row, next_row + size)
+            sch.child_rows.extend(kids[by_inputs].ravel().tolist())
+        sch.op.append(op_index[i])
+        sch.arity.append(arity)
+        sch.first_row.append(next_row)
+        sch.size.append(size)
+        sch.child_start.append(len(sch.child_rows) - size * arity)
+        sch.grad.append(table.grad[i])
+        sch.shared.append(shared[first + i])
+        next_row += size
+    return sch
+
+
+STEPS_CACHED_UP_TO = 20_000
+"""A program with at most this many groups keeps each group's NumPy step (closures, index
+arrays) from :meth:`~NumpyBackend.prepare` on; a bigger one (a deep, thin graph: a
+million-step chain is a million groups) keeps only its compact schedule and makes each
+step again on every run, so that preparing it stays within a few dozen bytes per node."""
+
+
 class BatchedProgram:
-    """A :class:`~autograd_lite.compiler.trace.Program` scheduled level by level for NumPy."""
+    """A :class:`~autograd_lite.compiler.trace.Program` scheduled level by level for NumPy.
+
+    The schedule is a table of groups (op, arity, first row, size, grad,
+    shared) and the rows of their inputs, in arrays; :attr:`steps` are the
+    NumPy closures made from it (kept, or made on each run for a program of
+    more than :data:`STEPS_CACHED_UP_TO` groups).
+    """
 
     def __init__(self, program: Program) -> None:
         self.program = program
-        n_in, first_const, first_instr = program.n_inputs, program.first_constant, program.first_instruction
-        n = program.n_slots
-        level = [0] * n
-        shared = [False] * n_in + [True] * (n - n_in)  # the same for every sample
-        for ins in program.instructions:
-            level[ins.slot] = 1 + max((level[c] for c in ins.children), default=0)
-            shared[ins.slot] = all(shared[c] for c in ins.children)
-        groups: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
-        for ins in program.instructions:
-            key = (
-                level[ins.slot],
-                ins.op is None,
-                id(ins.op),  # by identity: two ops may show the same text
-                len(ins.children),
-                ins.grad,
-                shared[ins.slot],
-            )
-            groups[key].append(ins)
-
-        # Rows: leaves keep their slots; each group's nodes get consecutive rows.
-        row = list(range(first_instr)) + [0] * (n - first_instr)
-        next_row = first_instr
-        ordered: list[tuple[Any, list[Any]]] = []
-        op_of = {id(ins.op): ins.op for ins in program.instructions}
-        for key in sorted(groups, key=lambda k: (k[0], str(op_of[k[2]]), k[2], k[3], k[1], k[4], k[5])):
-            members = sorted(groups[key], key=lambda ins: tuple(row[c] for c in ins.children))
-            for ins in members:
-                row[ins.slot] = next_row
-                next_row += 1
-            ordered.append((key, members))
-        self.n_rows = n
+        first_const, first = program.first_constant, program.first_instruction
+        n = self.n_rows = program.n_slots
+        level, shared = _levels(program)
+        order, bounds = _groups(program, level, shared)
+        row = array("q", range(n))  # leaves keep their slots; each group gets consecutive rows
+        self._schedule = _schedule(program, order, bounds, row, shared)
+        row = np.frombuffer(row, dtype=np.int64)
         self.tracked = np.zeros(n, dtype=bool)
         self.tracked[:first_const] = True
-        for ins in program.instructions:
-            self.tracked[row[ins.slot]] = ins.grad
-        self.param_rows = slice(n_in, first_const)
+        self.tracked[row[first:]] = np.frombuffer(bytes(program.instructions.grad), dtype=np.uint8) != 0
+        self.param_rows = slice(program.n_inputs, first_const)
         self.constants = np.asarray(program.constants, dtype=float)
-        self.const_rows = slice(first_const, first_instr)
-        self.output_rows = np.asarray([row[s] for s in program.outputs], dtype=np.intp)
+        self.const_rows = slice(first_const, first)
+        self.output_rows = row[np.asarray(program.outputs, dtype=np.intp)].astype(np.intp)
         self.output_scatter = _Scatter(self.output_rows, self.tracked)
         self.guards = [
-            (row[g.slot], g.cmp, None if g.other is None else row[g.other], g.constant, g.expected)
+            (int(row[g.slot]), g.cmp, None if g.other is None else int(row[g.other]), g.constant, g.expected)
             for g in program.guards
         ]
-        self.steps = []
-        for key, members in ordered:
-            children = [[row[c] for c in ins.children] for ins in members]
-            step_key = (key[0], key[1], members[0].op, *key[3:5])
-            forward_step, backward_step = self._step(step_key, children, row[members[0].slot])
-            first = row[members[0].slot]
-            self.steps.append((forward_step, backward_step, slice(first, first + len(members)), key[5]))
+        self._steps = list(self._make_steps()) if self.n_groups <= STEPS_CACHED_UP_TO else None
+
+    @property
+    def n_groups(self) -> int:
+        return len(self._schedule.op)
+
+    @property
+    def steps(self) -> Sequence[tuple[Any, Any, slice, bool]]:
+        """``(forward, backward, rows, shared)`` for each group, in order (made anew for a big program)."""
+        return self._steps if self._steps is not None else list(self._make_steps())
+
+    def _steps_in_order(self, backward: bool = False) -> Any:
+        if self._steps is not None:
+            return reversed(self._steps) if backward else iter(self._steps)
+        groups = range(self.n_groups - 1, -1, -1) if backward else range(self.n_groups)
+        return (self._make_step(g) for g in groups)
+
+    def _make_steps(self) -> Any:
+        return (self._make_step(g) for g in range(self.n_groups))
+
+    def _make_step(self, g: int) -> tuple[Any, Any, slice, bool]:
+        sch = self._schedule
+        op = self.program.instructions.ops[sch.op[g]]
+        arity, first, k = sch.arity[g], sch.first_row[g], sch.size[g]
+        lo = sch.child_start[g]
+        idx = np.frombuffer(sch.child_rows, dtype=np.int64)[lo : lo + k * arity].reshape(k, arity)
+        forward_step, backward_step = self._step(op, arity, bool(sch.grad[g]), idx.astype(np.intp), first)
+        return forward_step, backward_step, slice(first, first + k), bool(sch.shared[g])
 
     # -- one group: forward and backward closures ------------------------------
 
-    def _step(self, key: tuple[Any, ...], children: list[list[int]], first: int) -> tuple[Any, Any]:
-        _, is_copy, op, arity, grad = key
-        k = len(children)
+    def _step(self, op: Any, arity: int, grad: bool, idx: Array, first: int) -> tuple[Any, Any]:
+        k = len(idx)
         out = slice(first, first + k)
-        idx = np.asarray(children, dtype=np.intp).reshape(k, arity)
-        if is_copy:
+        if op is None:  # a detached copy
             src = _rows(idx[:, 0])
 
             def copy_forward(V: Array, invalid: Array) -> None:
@@ -191,7 +292,7 @@ class BatchedProgram:
 
             return sum_forward, sum_backward if grad else None
 
-        forward, derivative = _kernel(op, arity)
+        forward, derivative = _kernel(op, arity, grad)
         partial = not op.total  # may leave its domain: a non-finite result marks the sample
         cols = [_rows(idx[:, j]) for j in range(arity)]
         scatters = [_Scatter(idx[:, j], self.tracked) for j in range(arity)]
@@ -290,7 +391,7 @@ class BatchedProgram:
         invalid = np.zeros(B, dtype=bool)
         with np.errstate(all="ignore"):
             column = V[:, :1]
-            for forward_step, _, out, shared in self.steps:
+            for forward_step, _, out, shared in self._steps_in_order():
                 if shared:  # depends on no input: computed once, then copied to every sample
                     forward_step(column, invalid)
                     V[out] = V[out, :1]
@@ -316,7 +417,7 @@ class BatchedProgram:
         self.output_scatter.add(G, seeds)
         with np.errstate(all="ignore"):
             column, g_column = V[:, :1], G[:, :1]
-            for _, backward_step, out, shared in reversed(self.steps):
+            for _, backward_step, out, shared in self._steps_in_order(backward=True):
                 if backward_step is None:
                     continue
                 if shared and not per_sample:  # the batch's gradients summed, then passed back once

@@ -20,6 +20,12 @@ This backend also runs every single sample (``compiled(x)``, ``.grad``,
 (:mod:`~autograd_lite.compiler.core`): its generated code raises each op's own
 error, exactly as ``backward()`` does.
 
+A program of more than :data:`TABLE_FROM` instructions is not written out
+(a function of millions of lines takes gigabytes and minutes to compile):
+it runs as a loop over its instruction table (:func:`table_run`), calling
+each op's forward and derivative rule (made from the same rule), with a few
+bytes per node and no ``Value`` created.
+
 Semantics, kept equal to ``backward()``'s: the same floating-point operations
 in the same order for the forward pass; gradients summed in reverse
 topological order; every term ``upstream * local`` computed as IEEE 754 says
@@ -33,6 +39,7 @@ dead units, and a dead unit with an infinite weight still gives nan.
 from __future__ import annotations
 
 import math
+import operator
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -149,8 +156,15 @@ def _number(x: float) -> str:
     return repr(x) if math.isfinite(x) else f"float({str(x)!r})"
 
 
+TABLE_FROM = 10_000
+"""Programs with more instructions than this run as a loop over their table, not as generated code."""
+
+
 def generate(program: Program, backward: bool = True) -> tuple[str, Callable[..., Any]]:
     """The source of the program's replay function, and the function itself.
+
+    A program of more than :data:`TABLE_FROM` instructions gets a short
+    description instead of source, and the loop of :func:`table_run`.
 
     With ``backward``: ``run(samples, params, seeds) -> (outputs,
     param_grads, input_grads, failed)`` where ``samples`` is a list of
@@ -159,6 +173,8 @@ def generate(program: Program, backward: bool = True) -> tuple[str, Callable[...
     guards did not hold (they contribute nothing). Without: ``run(samples,
     params) -> (outputs, failed)``.
     """
+    if len(program.instructions) > TABLE_FROM:
+        return _table_description(program), table_run(program, backward)
     namespace: dict[str, Any] = dict(_GLOBALS)
     op_names: dict[int, str] = {}  # by identity: two ops may show the same text
 
@@ -315,6 +331,126 @@ def _emit_backward(w: _Writer, program: Program, tracked: list[bool], op_name: C
             w.emit(*lines)
     inputs = "".join(f"g{s}, " if reached[s] else "0.0, " for s in range(n_in))
     w.emit(f"input_grads.append(({inputs}))")
+
+
+# ============================================================================
+# Big programs: a loop over the instruction table.
+
+
+def _table_description(program: Program) -> str:
+    lines = [
+        *_header(program),
+        f"# {len(program.instructions)} instructions, more than TABLE_FROM = {TABLE_FROM}:",
+        "# run as a loop over the instruction table (python_backend.table_run),",
+        "# calling each op's forward and derivative rule in turn.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _forward_of(op: Any) -> Callable[..., float]:
+    if _is_builtin(op):
+        return op.forward  # type: ignore[no-any-return]
+    return lambda *xs: _as_float(op.forward(*xs))
+
+
+def table_run(program: Program, backward: bool = True) -> Callable[..., Any]:
+    """The replay function of :func:`generate` for ``program``, as a loop over its instructions.
+
+    The same float operations as the generated code: each op's forward, and
+    ``g * d`` for each local derivative ``d`` of its rule (on numbers), in
+    reverse order; a node whose gradient is 0 passes nothing back.
+    """
+    table = program.instructions
+    forwards = [None if op is None else _forward_of(op) for op in table.ops]
+    rules_ = [None if op is None else op.derivative for op in table.ops]
+    single = [op is not None and op.arity == 1 for op in table.ops]
+    n_in, first_const, first = program.n_inputs, program.first_constant, program.first_instruction
+    n, outputs = len(table), program.outputs
+    guards = sorted(program.guards, key=lambda gd: gd.after)
+    compare = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+    checks = [(gd.after, gd.slot, compare[gd.cmp], gd.other, gd.constant, gd.expected) for gd in guards]
+    reached = _reached(program) if backward else bytearray()
+    op_index, starts, children, grad = table.op_index, table.starts, table.children, table.grad
+
+    def forward(v: list[float]) -> bool:
+        """Fill ``v`` from its leaves; False as soon as a guard fails."""
+        k = 0
+        for i in range(n + 1):
+            while k < len(checks) and checks[k][0] <= i:
+                _, a, cmp, b, constant, expected = checks[k]
+                if cmp(v[a], v[b] if b is not None else constant) is not expected:
+                    return False
+                k += 1
+            if i == n:
+                return True
+            f = forwards[op_index[i]]
+            lo, hi = starts[i], starts[i + 1]
+            if f is None:
+                v[first + i] = v[children[lo]]
+            elif hi - lo == 1:
+                v[first + i] = f(v[children[lo]])
+            else:
+                v[first + i] = f(*[v[c] for c in children[lo:hi]])
+        return True
+
+    def back(v: list[float], g: list[float]) -> None:
+        for i in range(n - 1, -1, -1):
+            gi = g[first + i]
+            if not grad[i] or not reached[first + i] or gi == 0:
+                continue
+            kids = children[starts[i] : starts[i + 1]]
+            rule = rules_[op_index[i]]
+            ds = rule(v[first + i], *[v[c] for c in kids])
+            if single[op_index[i]]:
+                ds = (ds,)
+            for c, d in zip(kids, ds):
+                if reached[c]:
+                    g[c] += gi * d
+
+    def run(samples: Any, params: Sequence[float], seeds: Any = None) -> tuple[Any, ...]:
+        base = [0.0] * n_in + list(params) + list(program.constants) + [0.0] * n
+        results, failed, input_grads = [], [], []
+        pgrads = [0.0] * (first_const - n_in)
+        for s, sample in enumerate(samples):
+            v = base.copy()
+            v[:n_in] = sample
+            if not forward(v):
+                failed.append(s)
+                continue
+            results.append(tuple(v[o] for o in outputs))
+            if not backward:
+                continue
+            g = [0.0] * len(v)
+            g[n_in:first_const] = pgrads  # summed across samples in place, as the generated code does
+            for o, seed in zip(outputs, seeds[s]):
+                if reached[o]:
+                    g[o] += seed
+            back(v, g)
+            pgrads = g[n_in:first_const]
+            input_grads.append(tuple(g[i] if reached[i] else 0.0 for i in range(n_in)))
+        if backward:
+            return results, tuple(pgrads), input_grads, failed
+        return results, failed
+
+    return run
+
+
+def _reached(program: Program) -> bytearray:
+    """Which slots can get a nonzero gradient: tracked, and on a grad path from an output."""
+    table, first = program.instructions, program.first_instruction
+    reached = bytearray(program.n_slots)
+    tracked = bytearray(program.n_slots)  # inputs and parameters, and the nodes with grad
+    tracked[: program.first_constant] = b"\x01" * program.first_constant
+    tracked[first:] = table.grad
+    for s in program.outputs:
+        reached[s] = tracked[s]
+    starts, children = table.starts, table.children
+    for i in range(len(table) - 1, -1, -1):
+        if reached[first + i] and table.grad[i]:
+            for c in children[starts[i] : starts[i + 1]]:
+                if tracked[c]:
+                    reached[c] = 1
+    return reached
 
 
 # ----------------------------------------------------------------------------

@@ -19,8 +19,11 @@ of a replay and puts its flat results back into their structure.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import os
+import sys
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple, Union
 
 from autograd_lite.engine import _TRACER, Value, _Constant, _Detached, _is_real
@@ -28,6 +31,7 @@ from autograd_lite.engine import _TRACER, Value, _Constant, _Detached, _is_real
 __all__ = [
     "Guard",
     "Instruction",
+    "Instructions",
     "Program",
     "Signature",
     "Structure",
@@ -64,6 +68,8 @@ class Guard(NamedTuple):
 
     ``other`` is a slot number, or ``None`` with the number in ``constant``.
     ``after`` is how many instructions must have run before it can be checked.
+    ``where`` is the line of ``fn`` that made the comparison (``"file.py:12"``,
+    the first frame outside autograd_lite), for retrace warnings.
     """
 
     slot: int
@@ -72,6 +78,57 @@ class Guard(NamedTuple):
     constant: float
     expected: bool
     after: int
+    where: str = ""
+
+
+class Instructions(Sequence[Instruction]):
+    """A program's instructions, stored compactly: a few bytes of arrays per node.
+
+    Instruction ``i`` writes slot ``first + i``. Reading one (``program.instructions[i]``,
+    iterating) makes its :class:`Instruction`; backends that walk millions of
+    nodes read the arrays directly: ``op_index[i]`` (into ``ops``), the
+    children ``children[starts[i]:starts[i + 1]]`` and ``grad[i]``.
+    """
+
+    __slots__ = ("children", "first", "grad", "op_index", "ops", "starts")
+
+    def __init__(self, first: int) -> None:
+        self.first = first
+        self.ops: list[Any] = []  # each distinct op once (None: a detached copy)
+        self.op_index = array("i")
+        self.starts = array("q", [0])
+        self.children = array("q")
+        self.grad = bytearray()
+
+    def append(self, op: Any, children: Sequence[int], grad: bool, op_numbers: dict[int, int]) -> None:
+        """Add ``op(*children)``; ``op_numbers`` maps ``id(op)`` to its index in ``ops`` (by identity)."""
+        number = op_numbers.get(id(op))
+        if number is None:
+            number = op_numbers[id(op)] = len(self.ops)
+            self.ops.append(op)
+        self.op_index.append(number)
+        self.children.extend(children)
+        self.starts.append(len(self.children))
+        self.grad.append(grad)
+
+    def __len__(self) -> int:
+        return len(self.op_index)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("instruction index out of range")
+        kids = tuple(self.children[self.starts[i] : self.starts[i + 1]])
+        return Instruction(self.first + i, self.ops[self.op_index[i]], kids, bool(self.grad[i]))
+
+    def __iter__(self) -> Iterator[Instruction]:
+        return (self[i] for i in range(len(self)))
+
+    def __reversed__(self) -> Iterator[Instruction]:
+        return (self[i] for i in range(len(self) - 1, -1, -1))
 
 
 @dataclass
@@ -80,18 +137,18 @@ class Program:
 
     Slots ``0 .. n_inputs-1`` hold the inputs, the next ``len(params)`` the
     parameters (live ``Value``s whose ``.data`` is read on every replay), the
-    next ``len(constants)`` the constants, then one slot per instruction.
+    next ``len(constants)`` the constants (each distinct number once), then
+    one slot per instruction, in order (:class:`Instructions`).
     """
 
     n_inputs: int
     params: list[Value]
     constants: list[float]
-    instructions: list[Instruction]
+    instructions: Instructions
     outputs: list[int]
     guards: list[Guard]
     in_structure: tuple[Structure, ...]
     out_structure: Structure
-    consumers: list[int] = field(default_factory=list)
 
     @property
     def n_slots(self) -> int:
@@ -254,12 +311,25 @@ def _results(result: Any, out: list[Value]) -> Structure:
 # The recorder: installed in the engine while the function runs.
 
 
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _caller() -> str:
+    """``"file.py:12"``: the innermost frame outside autograd_lite (the user's line)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return ""
+    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+
 class _Recorder:
     def __init__(self) -> None:
-        self.comparisons: list[tuple[Value, str, Any, bool]] = []
+        self.comparisons: list[tuple[Value, str, Any, bool, str]] = []
 
     def guard(self, value: Value, cmp: str, other: Any, result: bool) -> None:
-        self.comparisons.append((value, cmp, other, result))
+        self.comparisons.append((value, cmp, other, result, _caller()))
 
 
 def _sources(v: Value) -> tuple[Value, ...]:
@@ -269,17 +339,85 @@ def _sources(v: Value) -> tuple[Value, ...]:
     return v._prev
 
 
-def trace(
-    fn: Callable[..., Any],
-    example_inputs: Sequence[Any],
-    params: Sequence[Value] | None = None,
-) -> Program:
-    """Run ``fn(*example_inputs)`` on fresh leaf ``Value``s and record its program.
+class _Layout:
+    """Numbers every value the program needs, in one dict: ``number * 4 + kind``.
 
-    Leaves the function touches that are not inputs are parameters (read on
-    every replay, and given gradients): ``params`` first, in its order, then
-    any other in the order met. Numbers in expressions are constants.
+    Kinds: inputs, parameters, constants (each distinct number once: a chain
+    of ``x * 1.0001`` has one constant, not a million), op nodes in an order
+    where every node comes after its inputs (depth first from each root).
     """
+
+    INPUT, PARAM, CONST, NODE = range(4)
+    _PENDING = -1  # met, its inputs not done yet
+
+    def __init__(self, inputs: list[Value], params: Sequence[Value] | None) -> None:
+        self.code: dict[Value, int] = {leaf: i * 4 for i, leaf in enumerate(inputs)}
+        self.n_inputs = len(inputs)
+        self.params: list[Value] = []
+        for p in params or ():
+            if not isinstance(p, Value):
+                raise TraceError(f"compile: params must be Values, got {type(p).__name__}")
+            code = self.code.get(p)
+            if code is not None and code & 3 == self.INPUT:
+                raise TraceError("compile: a parameter cannot also be an input")
+            if code is None:
+                self._number(p, self.PARAM, self.params)
+        self.constants: list[float] = []
+        self._constant_numbers: dict[tuple[float, float], int] = {}
+        self.nodes: list[Value] = []
+
+    def _number(self, v: Value, kind: int, into: list[Any]) -> None:
+        self.code[v] = len(into) * 4 + kind
+        into.append(v)
+
+    def visit(self, roots: list[Value]) -> None:
+        """Number everything ``roots`` are computed from, inputs before the values made from them."""
+        code, pending = self.code, self._PENDING
+        stack = list(reversed(roots))
+        while stack:
+            v = stack.pop()
+            state = code.get(v)
+            if state is None:
+                code[v] = pending
+                stack.append(v)
+                stack.extend(c for c in reversed(_sources(v)) if c not in code)
+            elif state == pending:
+                if v._prev or v.__class__ is _Detached:
+                    self._number(v, self.NODE, self.nodes)
+                elif v.__class__ is _Constant:
+                    self._constant(v)
+                else:
+                    self._number(v, self.PARAM, self.params)
+
+    def _constant(self, v: Value) -> None:
+        key = (v.data, math.copysign(1.0, v.data))  # 0.0 and -0.0 are two numbers
+        number = self._constant_numbers.setdefault(key, len(self.constants))
+        if number == len(self.constants):
+            self.constants.append(v.data)
+        self.code[v] = number * 4 + self.CONST
+
+    def slots(self) -> Callable[[Value], int]:
+        """The slot of a numbered value."""
+        first_constant = self.n_inputs + len(self.params)
+        base = (0, self.n_inputs, first_constant, first_constant + len(self.constants))
+        code = self.code
+        return lambda v: (code[v] >> 2) + base[code[v] & 3]
+
+    def instructions(self) -> Instructions:
+        slot = self.slots()
+        out = Instructions(self.n_inputs + len(self.params) + len(self.constants))
+        op_numbers: dict[int, int] = {}
+        for v in self.nodes:
+            if v.__class__ is _Detached:
+                children, op = v._source  # type: ignore[attr-defined]
+                out.append(op, [slot(c) for c in children], False, op_numbers)
+            else:
+                out.append(v._op, [slot(c) for c in v._prev], True, op_numbers)
+        return out
+
+
+def _run(fn: Callable[..., Any], example_inputs: Sequence[Any]) -> tuple[Any, ...]:
+    """``fn`` on fresh leaves holding the example: (input leaves, their structure, result, recorder)."""
     if not isinstance(example_inputs, (tuple, list)):
         raise TraceError(
             "compile: example_inputs must be a tuple of the function's arguments, "
@@ -293,93 +431,55 @@ def trace(
         flatten(arg, s, flat, f"example_inputs[{i}]")
     for leaf, x in zip(inputs, flat):
         leaf.data = x
-
     recorder = _Recorder()
     token = _TRACER.set(recorder)
     try:
         result = fn(*args)
     finally:
         _TRACER.reset(token)
+    return inputs, in_structure, result, recorder
+
+
+def trace(
+    fn: Callable[..., Any],
+    example_inputs: Sequence[Any],
+    params: Sequence[Value] | None = None,
+) -> Program:
+    """Run ``fn(*example_inputs)`` on fresh leaf ``Value``s and record its program.
+
+    Leaves the function touches that are not inputs are parameters (read on
+    every replay, and given gradients): ``params`` first, in its order, then
+    any other in the order met. Numbers in expressions are constants.
+    """
+    inputs, in_structure, result, recorder = _run(fn, example_inputs)
     outputs: list[Value] = []
     out_structure = _results(result, outputs)
+    del result
 
     # Guard operands first, then outputs: every guard can be checked before
     # anything that was computed after its comparison made a choice.
-    guard_roots: list[list[Value]] = []
-    for value, _, other, _ in recorder.comparisons:
-        guard_roots.append([value, other] if isinstance(other, Value) else [value])
-
-    slot_of: dict[Value, int] = {}
-    for i, leaf in enumerate(inputs):
-        slot_of[leaf] = i
-    param_list: list[Value] = []
-    seen_params: set[Value] = set()
-    for p in params or ():
-        if not isinstance(p, Value):
-            raise TraceError(f"compile: params must be Values, got {type(p).__name__}")
-        if p in slot_of:
-            raise TraceError("compile: a parameter cannot also be an input")
-        if p not in seen_params:
-            seen_params.add(p)
-            param_list.append(p)
-    constants: list[Value] = []
-    interior: list[Value] = []
+    layout = _Layout(inputs, params)
     guard_after: list[int] = []
-
-    state: dict[Value, bool] = {}
-    for roots in [*guard_roots, outputs]:
-        stack = list(reversed(roots))
-        while stack:
-            v = stack.pop()
-            visited = state.get(v)
-            if visited is None:
-                state[v] = False
-                stack.append(v)
-                stack.extend(c for c in reversed(_sources(v)) if c not in state)
-            elif visited is False:
-                state[v] = True
-                if v in slot_of:
-                    continue
-                if v._prev or v.__class__ is _Detached:
-                    interior.append(v)
-                elif v.__class__ is _Constant:
-                    constants.append(v)
-                elif v not in seen_params:
-                    seen_params.add(v)
-                    param_list.append(v)
-        guard_after.append(len(interior))
-
-    n_inputs = len(inputs)
-    for i, p in enumerate(param_list):
-        slot_of[p] = n_inputs + i
-    base = n_inputs + len(param_list)
-    for i, c in enumerate(constants):
-        slot_of[c] = base + i
-    base += len(constants)
-    for i, v in enumerate(interior):
-        slot_of[v] = base + i
-
-    instructions = []
-    for v in interior:
-        if v.__class__ is _Detached:
-            children, op = v._source  # type: ignore[attr-defined]
-            instructions.append(Instruction(slot_of[v], op, tuple(slot_of[c] for c in children), False))
-        else:
-            instructions.append(Instruction(slot_of[v], v._op, tuple(slot_of[c] for c in v._prev), True))
+    for value, _, other, _, _ in recorder.comparisons:
+        layout.visit([value, other] if isinstance(other, Value) else [value])
+        guard_after.append(len(layout.nodes))
+    layout.visit(outputs)
+    instructions = layout.instructions()
+    slot = layout.slots()
 
     guards = []
-    for (value, cmp, other, expected), after in zip(recorder.comparisons, guard_after):
+    for (value, cmp, other, expected, where), after in zip(recorder.comparisons, guard_after):
         if isinstance(other, Value):
-            guards.append(Guard(slot_of[value], cmp, slot_of[other], math.nan, expected, after))
+            guards.append(Guard(slot(value), cmp, slot(other), math.nan, expected, after, where))
         else:
-            guards.append(Guard(slot_of[value], cmp, None, float(other), expected, after))
+            guards.append(Guard(slot(value), cmp, None, float(other), expected, after, where))
 
     return Program(
-        n_inputs=n_inputs,
-        params=param_list,
-        constants=[c.data for c in constants],
+        n_inputs=len(inputs),
+        params=layout.params,
+        constants=layout.constants,
         instructions=instructions,
-        outputs=[slot_of[o] for o in outputs],
+        outputs=[slot(o) for o in outputs],
         guards=guards,
         in_structure=in_structure,
         out_structure=out_structure,
