@@ -358,7 +358,8 @@ def table_run(program: Program, backward: bool = True) -> Callable[..., Any]:
 
     The same float operations as the generated code: each op's forward, and
     ``g * d`` for each local derivative ``d`` of its rule (on numbers), in
-    reverse order; a node whose gradient is 0 passes nothing back.
+    reverse order, every term computed even when ``g`` is 0 (IEEE: 0 * inf
+    is nan, as on every other path).
     """
     table = program.instructions
     forwards = [None if op is None else _forward_of(op) for op in table.ops]
@@ -396,8 +397,8 @@ def table_run(program: Program, backward: bool = True) -> Callable[..., Any]:
     def back(v: list[float], g: list[float]) -> None:
         for i in range(n - 1, -1, -1):
             gi = g[first + i]
-            if not grad[i] or not reached[first + i] or gi == 0:
-                continue
+            if not grad[i] or not reached[first + i]:
+                continue  # a zero gradient still passes back: 0 * inf is nan, as on every path
             kids = children[starts[i] : starts[i + 1]]
             rule = rules_[op_index[i]]
             ds = rule(v[first + i], *[v[c] for c in kids])
