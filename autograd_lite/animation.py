@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import graphviz
 
+from autograd_lite._optional import install_hint, optional_dependency
 from autograd_lite.engine import Value, topological_order
 from autograd_lite.stepper import Step, backward_steps, value_names
 from autograd_lite.viz import GRAD_SCALE, DotNotFoundError, draw_graph, grad_colour, module_paths
@@ -67,8 +68,8 @@ FFMPEG_HINT = (
     "Writing an .mp4 needs the `ffmpeg` program on PATH (matplotlib's FFMpegWriter drives it), "
     "and it was not found. Install ffmpeg: Debian/Ubuntu `sudo apt-get install ffmpeg`, "
     "Fedora `sudo dnf install ffmpeg`, macOS `brew install ffmpeg`, conda `conda install -c conda-forge "
-    "ffmpeg`, Windows: a build from ffmpeg.org on PATH; or pip install imageio-ffmpeg, whose ffmpeg is "
-    "used when none is on PATH. Or write a .gif, which needs only Pillow."
+    f"ffmpeg`, Windows: a build from ffmpeg.org on PATH; or {install_hint('imageio_ffmpeg')} "
+    "(imageio-ffmpeg, whose ffmpeg is used when none is on PATH). Or write a .gif, which needs only Pillow."
 )
 
 _HIGHLIGHT = "#ff7f00"  # the orange of viz's highlight
@@ -914,14 +915,9 @@ def _check_arguments(root: Any, path: Any, fps: Any, max_frames: Any, size: Any,
 
 def _check_writer(suffix: str) -> None:
     """Fail early, with what to install, when the file cannot be written."""
-    try:
+    with optional_dependency("matplotlib", "export_steps_animation"):
         import matplotlib  # noqa: F401
-        import PIL  # noqa: F401
-    except ImportError as error:
-        raise ImportError(
-            "export_steps_animation needs matplotlib (and Pillow, which comes with it): "
-            "pip install 'autograd-lite[plot]' or pip install matplotlib"
-        ) from error
+        import PIL  # noqa: F401  # Pillow, a dependency of matplotlib
     if suffix == ".mp4":
         if _ffmpeg_path() is None:
             raise MovieWriterNotFoundError(FFMPEG_HINT)

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from autograd_lite import losses
+from autograd_lite._optional import optional_dependency
 from autograd_lite.engine import Value, no_grad
 from autograd_lite.nn import MLP, Layer, Module, Neuron
 from autograd_lite.optim import SGD, Optimizer, _check_lr
@@ -160,11 +161,12 @@ class History:
         Draws on ``ax`` if given (else a new figure); saves to ``path`` if
         given. Returns the axes.
         """
-        import matplotlib
+        with optional_dependency("matplotlib", "History.plot"):
+            import matplotlib
 
-        if ax is None and path is not None:
-            matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+            if ax is None and path is not None:
+                matplotlib.use("Agg", force=False)
+            import matplotlib.pyplot as plt
 
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 4))

@@ -35,6 +35,7 @@ from typing import Any
 
 import graphviz
 
+from autograd_lite._optional import optional_dependency
 from autograd_lite.engine import Value, topological_order
 from autograd_lite.stepper import (
     Step,
@@ -283,8 +284,9 @@ def explore(root: Value, **options: Any) -> Any:
     Options are those of :func:`walkthrough_data`. Buttons, a slider, play,
     zoom and fit; the arrow keys step once when the widget has focus.
     """
-    import anywidget
-    import traitlets
+    with optional_dependency("anywidget", "explore"):
+        import anywidget
+        import traitlets
 
     data = walkthrough_data(root, **options)
 
