@@ -14,6 +14,7 @@ else:  # pytest depends on tomli before 3.11
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
+SELF = re.compile(r"autograd-lite\[(.*)\]")
 
 
 @cache
@@ -22,11 +23,20 @@ def pyproject() -> dict[str, Any]:
         return tomllib.load(f)
 
 
-def extras() -> dict[str, set[str]]:
-    """Each extra -> the (lower-cased) names of the distributions it lists."""
+def extra_names() -> list[str]:
+    return list(pyproject()["project"]["optional-dependencies"])
+
+
+def distributions(*names: str) -> set[str]:
+    """The (lower-cased) distributions the extras ``names`` install, the package's own extras expanded."""
     table = pyproject()["project"]["optional-dependencies"]
-    return {name: {_name(req) for req in reqs} for name, reqs in table.items()}
-
-
-def _name(requirement: str) -> str:
-    return re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].lower()
+    found: set[str] = set()
+    todo = list(names)
+    while todo:
+        for requirement in table[todo.pop()]:
+            inner = SELF.fullmatch(requirement)
+            if inner:
+                todo += inner.group(1).split(",")
+            else:
+                found.add(re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].lower())
+    return found
