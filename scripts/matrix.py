@@ -121,7 +121,7 @@ def check(version: str, python: str) -> dict[str, float]:
     interpreter = dev.install(dev.ROOT / f".venv-py{version}", python, EXTRAS, MORE)
     times["set-up"] = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as out:
-        parts = {
+        parts: dict[str, list[str | Path]] = {
             "imports": [interpreter, "-c", IMPORT_ALL],
             "demo": [interpreter, "-m", "autograd_lite", "demo", "--epochs", str(DEMO_EPOCHS), "--out", out],
             "tests": [interpreter, "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS],

@@ -114,3 +114,9 @@ def test_mp4_hint_names_the_video_extra() -> None:
 
     assert install_hint("imageio_ffmpeg") == 'pip install "autograd-lite[video]"'
     assert install_hint("imageio_ffmpeg") in FFMPEG_HINT
+
+
+def test_the_readme_example_message_is_the_real_one() -> None:
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    _, _, message = _error_without("matplotlib", FEATURES[0][1])
+    assert f"e.g. `{message}`" in readme, message

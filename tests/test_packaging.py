@@ -245,3 +245,27 @@ def test_sdist_holds_license_and_its_tests_collect(built: Path, tmp_path: Path) 
         cwd=unpacked, capture_output=True, text=True, env=env, check=True,
     )  # fmt: skip
     assert Path(imported.stdout.strip()).is_relative_to(unpacked)  # the sdist's own code was collected
+
+
+def test_readme_describes_the_matrix_it_runs(matrix: Any) -> None:
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"`autograd-lite[{','.join(matrix.EXTRAS)}]` and pytest" in readme
+    assert f"runs the demo for {matrix.DEMO_EPOCHS} epochs" in readme
+    assert matrix.TESTS == [
+        "tests/test_engine.py",
+        "tests/test_compile.py",
+        "tests/test_compiler_backends.py",
+    ]
+    assert "runs the engine and compile tests" in readme
+    versions = sorted(matrix_list()["versions"], key=_version_key)
+    assert f"CPython from {versions[0]} to {versions[-1]}" in readme
+    assert f"Needs CPython {versions[0]} to {versions[-1]}." in readme
+
+
+def test_every_module_postpones_its_annotations() -> None:
+    """What keeps `X | None` annotations legal on the oldest Python (the matrix checks the rest)."""
+    modules = [*(ROOT / "autograd_lite").rglob("*.py"), *(ROOT / "scripts").glob("*.py")]
+    missing = [
+        str(m.relative_to(ROOT)) for m in modules if "from __future__ import annotations" not in m.read_text()
+    ]
+    assert not missing
