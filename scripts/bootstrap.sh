@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 oldest=$(sed -n 's/^requires-python *= *">= *3\.\([0-9]*\)".*/\1/p' pyproject.toml)
+[ -n "$oldest" ] || { echo 'bootstrap: pyproject.toml has no requires-python = ">=3.N"' >&2; exit 1; }
 for minor in $(seq 30 -1 "$oldest") ""; do
     candidate=python3${minor:+.$minor}
     if command -v "$candidate" >/dev/null 2>&1 &&

@@ -269,3 +269,16 @@ def test_every_module_postpones_its_annotations() -> None:
         str(m.relative_to(ROOT)) for m in modules if "from __future__ import annotations" not in m.read_text()
     ]
     assert not missing
+
+
+def test_readme_extras_table_lists_what_each_extra_installs() -> None:
+    from tests._pyproject import distributions
+
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]+) \|", (ROOT / "README.md").read_text(), re.M)
+    assert len(rows) >= 6
+    for extra, installs in rows:
+        named = {name.strip().lower() for name in installs.split(",")}
+        if "all of the above" in named:
+            named.remove("all of the above")
+            assert all(distributions(other) <= distributions(extra) for other, _ in rows)
+        assert named <= distributions(extra), (extra, named - distributions(extra))
