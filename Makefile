@@ -1,19 +1,20 @@
-# The two commands of the README, and a few more. Each sets itself up first.
+# The two commands of the README, and a few more. Each sets itself up first
+# (scripts/dev.py; without make: `python scripts/dev.py demo|test`).
 .PHONY: demo test bench lint setup
 
+demo:
+	@bash scripts/bootstrap.sh demo
+
+test:
+	@bash scripts/bootstrap.sh test
+
 setup:
-	@bash scripts/bootstrap.sh
-
-demo: setup
-	.venv/bin/python -m autograd_lite demo
-
-test: setup
-	.venv/bin/python -m pytest -q
+	@bash scripts/bootstrap.sh setup test
 
 bench: setup
 	.venv/bin/python benchmarks/bench_core.py
 	.venv/bin/python benchmarks/bench_train.py
 
 lint: setup
-	.venv/bin/ruff check autograd_lite tests benchmarks
-	.venv/bin/ruff format --check autograd_lite tests benchmarks
+	.venv/bin/ruff check autograd_lite tests benchmarks scripts
+	.venv/bin/ruff format --check autograd_lite tests benchmarks scripts

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograd_lite._optional import optional_dependency
 from autograd_lite.data import make_moons, train_test_split
 from autograd_lite.engine import Value, no_grad
 from autograd_lite.losses import max_margin
@@ -35,7 +36,8 @@ def plot_decision_boundary(
     model: MLP, X: list[list[float]], y: list[int], path: Path, steps: int = 80
 ) -> None:
     """Colour the plane by the model's class, with the data on top, and save it."""
-    from matplotlib.figure import Figure  # a figure of its own: the backend is never changed
+    with optional_dependency("matplotlib", "the demo's pictures"):
+        from matplotlib.figure import Figure  # a figure of its own: the backend is never changed
 
     xs = [p[0] for p in X]
     ys = [p[1] for p in X]
@@ -60,6 +62,8 @@ def run_demo(
     """Train on 200 noisy moons (150 to train, 50 held out) with the hinge loss and SGD."""
     from autograd_lite.viz import save_graph
 
+    with optional_dependency("matplotlib", "the demo's pictures"):  # before training, not after
+        import matplotlib  # noqa: F401
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     X, labels = make_moons(200, noise=0.1, seed=seed)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import ast
 import math
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -261,6 +262,24 @@ def _check(expression: Expression, node: ast.AST) -> None:
     )
 
 
+def _syntax_error_span(error: SyntaxError, text: str) -> tuple[int, int | None]:
+    """Where the parser found ``error``: ``(start, end)`` columns of ``text``, 0-based, ``end`` exclusive.
+
+    The parser's column is 1-based, and 0 (or, before Python 3.10, "unexpected
+    EOF") means "at the end" (e.g. ``"x +"``). Before 3.10 there is no
+    ``end_offset``; the word at ``start`` is taken instead (``import`` in
+    ``"import os"``), as 3.10+ reports it.
+    """
+    at_end = not error.offset or error.offset < 1 or "EOF" in (error.msg or "")
+    start = len(text.rstrip()) if at_end else error.offset - 1
+    end_offset = getattr(error, "end_offset", None)
+    if end_offset is None and not at_end:
+        word = re.match(r"\w+", text[start:])
+        end_offset = start + 1 + len(word.group()) if word else None
+    end = end_offset - 1 if end_offset and end_offset - 1 > start else None
+    return start, end
+
+
 def parse_expression(text: str) -> Expression:
     """Parse and check ``text``; nothing is evaluated.
 
@@ -279,10 +298,7 @@ def parse_expression(text: str) -> Expression:
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as error:
-        # the parser's column is 1-based; 0 means "at the end" (e.g. "x +")
-        start = error.offset - 1 if error.offset and error.offset >= 1 else len(text.rstrip())
-        end_offset = getattr(error, "end_offset", None)
-        end = end_offset - 1 if end_offset and end_offset - 1 > start else None
+        start, end = _syntax_error_span(error, text)
         raise ExpressionError(f"not a valid expression: {error.msg}", text, start, end) from None
     except (RecursionError, MemoryError):
         raise ExpressionError("the expression is nested too deeply to parse") from None

@@ -692,12 +692,10 @@ def _gradient_at(f: Callable[..., Any], args: Sequence[Value], j: int, x: float)
 
 
 def _hypothesis() -> Any:
-    try:
+    from autograd_lite._optional import optional_dependency
+
+    with optional_dependency("hypothesis", "the strategies in autograd_lite.testing"):
         from hypothesis import strategies
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "the strategies in autograd_lite.testing need Hypothesis: pip install hypothesis"
-        ) from None
     return strategies
 
 

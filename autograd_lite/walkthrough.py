@@ -38,6 +38,7 @@ from typing import Any
 import graphviz
 from graphviz.quoting import attr_list, quote, quote_edge
 
+from autograd_lite._optional import optional_dependency
 from autograd_lite.engine import Value, topological_order
 from autograd_lite.graph_model import GraphModel, cluster_chain, graph_model
 from autograd_lite.stepper import (
@@ -354,8 +355,9 @@ def explore(root: Value, **options: Any) -> Any:
     Options are those of :func:`walkthrough_data`. Buttons, a slider, play,
     zoom and fit; the arrow keys step once when the widget has focus.
     """
-    import anywidget
-    import traitlets
+    with optional_dependency("anywidget", "explore"):
+        import anywidget
+        import traitlets
 
     data = walkthrough_data(root, **options)
 

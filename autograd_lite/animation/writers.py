@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from autograd_lite._optional import install_hint, optional_dependency
 from autograd_lite.animation.style import _DPI, _HOLD_FIRST, _HOLD_LAST
 
 if TYPE_CHECKING:
@@ -19,8 +20,8 @@ FFMPEG_HINT = (
     "Writing an .mp4 needs the `ffmpeg` program on PATH (matplotlib's FFMpegWriter drives it), "
     "and it was not found. Install ffmpeg: Debian/Ubuntu `sudo apt-get install ffmpeg`, "
     "Fedora `sudo dnf install ffmpeg`, macOS `brew install ffmpeg`, conda `conda install -c conda-forge "
-    "ffmpeg`, Windows: a build from ffmpeg.org on PATH; or pip install imageio-ffmpeg, whose ffmpeg is "
-    "used when none is on PATH. Or write a .gif, which needs only Pillow."
+    f"ffmpeg`, Windows: a build from ffmpeg.org on PATH; or {install_hint('imageio_ffmpeg')} "
+    "(imageio-ffmpeg, whose ffmpeg is used when none is on PATH). Or write a .gif, which needs only Pillow."
 )
 
 
@@ -30,14 +31,9 @@ class MovieWriterNotFoundError(RuntimeError):
 
 def _check_writer(suffix: str) -> None:
     """Fail early, with what to install, when the file cannot be written."""
-    try:
+    with optional_dependency("matplotlib", "export_steps_animation"):
         import matplotlib  # noqa: F401
-        import PIL  # noqa: F401
-    except ImportError as error:
-        raise ImportError(
-            "export_steps_animation needs matplotlib (and Pillow, which comes with it): "
-            "pip install 'autograd-lite[plot]' or pip install matplotlib"
-        ) from error
+        import PIL  # noqa: F401  # Pillow, a dependency of matplotlib
     if suffix == ".mp4":
         if _ffmpeg_path() is None:
             raise MovieWriterNotFoundError(FFMPEG_HINT)

@@ -32,7 +32,10 @@ from array import array
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
+from autograd_lite._optional import optional_dependency
+
+with optional_dependency("numpy", "the 'numpy' compile backend"):
+    import numpy as np
 
 from autograd_lite import ops
 from autograd_lite.compiler.backend import Backend, BatchRun

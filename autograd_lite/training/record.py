@@ -7,6 +7,8 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+from autograd_lite._optional import optional_dependency
+
 
 class NonFiniteError(FloatingPointError):
     """``fit`` met a loss, output, gradient or weight that is not finite (nan or inf).
@@ -127,10 +129,11 @@ class History:
 
 def _new_axes(pyplot: bool, size: tuple[float, float] = (6, 4)) -> Any:
     """Axes on a new figure: pyplot's (shown inline in Jupyter), or a figure of its own (never shown)."""
-    if pyplot:
-        import matplotlib.pyplot as plt
+    with optional_dependency("matplotlib", "History.plot"):
+        if pyplot:
+            import matplotlib.pyplot as plt
 
-        return plt.subplots(figsize=size)[1]
-    from matplotlib.figure import Figure
+            return plt.subplots(figsize=size)[1]
+        from matplotlib.figure import Figure
 
-    return Figure(figsize=size).subplots()
+        return Figure(figsize=size).subplots()
