@@ -8,3 +8,5 @@
 * :mod:`~autograd_lite.training.compiled`: training on a compiled model;
 * :mod:`~autograd_lite.training.record`: ``History`` and ``NonFiniteError``.
 """
+
+from __future__ import annotations
