@@ -459,6 +459,16 @@ def _as_matrix(batched_args: Sequence[Any], signature: Signature, device: torch.
     return torch.cat(columns, dim=1) if len(columns) > 1 else columns[0]
 
 
+class _Outputs:
+    """A run's output rows (a tensor) that the core can overwrite with ``outputs[n] = row`` (floats)."""
+
+    def __init__(self, rows: Tensor) -> None:
+        self.rows = rows
+
+    def __setitem__(self, n: int, row: Sequence[float]) -> None:
+        self.rows[n] = torch.tensor(list(row), dtype=F64, device=self.rows.device)
+
+
 class TorchBackend(Backend):
     """Every node of the same op at the same level, over the whole batch, in one PyTorch call.
 
@@ -515,8 +525,8 @@ class TorchBackend(Backend):
         full[..., cols] = grads
         return full
 
-    def results(self, rows: Tensor, signature: Signature) -> Tensor:
-        return rows[:, 0] if signature.out_structure is None else rows
+    def results(self, rows: _Outputs, signature: Signature) -> Tensor:
+        return rows.rows[:, 0] if signature.out_structure is None else rows.rows
 
     # -- running --------------------------------------------------------------------
 
@@ -533,7 +543,7 @@ class TorchBackend(Backend):
             skipped = failed | invalid
             if not bool(skipped.any()):
                 grads = program.backward(V, seeds, per_sample)
-                return BatchRun(V[program.output_rows].T, grads, [], [])
+                return BatchRun(_Outputs(V[program.output_rows].T), grads, [], [])
             # Only the samples that ran, again: the others' numbers must not reach any sum.
             ok = torch.nonzero(~skipped).flatten()
             V, _, _ = program.forward(batch[ok], p)
@@ -544,14 +554,14 @@ class TorchBackend(Backend):
                 rows = grads.new_zeros((batch.shape[0], grads.shape[1]))
                 rows[ok] = grads
                 grads = rows
-        return BatchRun(outputs, grads, _indices(failed), _indices(invalid))
+        return BatchRun(_Outputs(outputs), grads, _indices(failed), _indices(invalid))
 
     def forward(self, prepared: TorchProgram, batch: Tensor, params: Sequence[float]) -> BatchRun:
         program = prepared.on(self.device)
         with torch.no_grad():
             V, failed, invalid = program.forward(batch, self._params(params))
             invalid &= ~failed
-        return BatchRun(V[program.output_rows].T, None, _indices(failed), _indices(invalid))
+        return BatchRun(_Outputs(V[program.output_rows].T), None, _indices(failed), _indices(invalid))
 
 
 def _indices(mask: Tensor) -> list[int]:
