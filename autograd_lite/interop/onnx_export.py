@@ -30,15 +30,23 @@ __all__ = ["check_onnx", "to_onnx"]
 class WhereLeakyReLU(nn.Module):
     """``x if x > 0 else 0.01 * x``, as ``Where`` (onnxruntime has no float64 LeakyRelu)."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.slope = LEAKY_SLOPE
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.where(x > 0, x, LEAKY_SLOPE * x)
+        return torch.where(x > 0, x, self.slope * x)
 
 
 class WhereSoftplus(nn.Module):
     """``log(1 + exp(x))``, ``x`` above 40, as ``Where`` (onnxruntime has no float64 Softplus)."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.threshold = SOFTPLUS_THRESHOLD
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.where(x > SOFTPLUS_THRESHOLD, x, torch.log1p(torch.exp(x)))
+        return torch.where(x > self.threshold, x, torch.log1p(torch.exp(x)))
 
 
 def _for_onnx(module: nn.Module) -> nn.Module:
@@ -79,7 +87,10 @@ def _onnx_module(
     if isinstance(module, TorchRNN):
         example = torch.zeros(1, 2, module.cell.input_size, dtype=dtype)
         axes = {0: "batch", 1: "steps"}
-        return torch.jit.script(LoopRNN(module)), example, {"x": axes, "y": axes}
+        with warnings.catch_warnings():  # torch.jit.script is deprecated, and the way to export a loop
+            warnings.simplefilter("ignore", DeprecationWarning)
+            scripted = torch.jit.script(LoopRNN(module))
+        return scripted, example, {"x": axes, "y": axes}
     onnx_ready = nn.Sequential(*[_for_onnx(m) for m in module])
     example = torch.zeros(1, module[0].in_features, dtype=dtype)
     return onnx_ready, example, {"x": {0: "batch"}, "y": {0: "batch"}}
