@@ -30,7 +30,7 @@ from typing import Any, Callable, Union
 
 from autograd_lite.engine import Value, _is_real
 
-__all__ = ["MLP", "RNN", "Layer", "Module", "Neuron", "RNNCell", "Seed"]
+__all__ = ["MLP", "RNN", "Layer", "Module", "Neuron", "RNNCell", "Seed", "from_torch"]
 
 Seed = Union[int, random.Random, None]
 Activation = Union[str, Callable[[Value], Value]]
@@ -511,7 +511,54 @@ class Layer(Module):
         return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
 
 
-class MLP(Module):
+class _Exportable:
+    """What an :class:`MLP` and an :class:`RNN` can do with PyTorch, safetensors and ONNX
+    (:mod:`autograd_lite.interop`, which loads PyTorch only when needed)."""
+
+    def to_torch(self, dtype: Any = None) -> Any:
+        """This model as a ``torch.nn.Module`` with the same weights, float64 unless ``dtype`` is given.
+
+        An ``MLP`` becomes an ``nn.Sequential`` of ``Linear`` layers and the same
+        activations, an ``RNN`` a :class:`~autograd_lite.interop.TorchRNN`. See
+        :func:`autograd_lite.interop.to_torch`.
+        """
+        from autograd_lite import interop
+
+        return interop.to_torch(self, dtype)  # type: ignore[arg-type]
+
+    def to_onnx(self, path: str | os.PathLike[str], dtype: Any = None) -> Path:
+        """Export to an ONNX file through ``torch.onnx`` (see :func:`autograd_lite.interop.to_onnx`)."""
+        from autograd_lite import interop
+
+        return interop.to_onnx(self, path, dtype)  # type: ignore[arg-type]
+
+    def save_safetensors(self, path: str | os.PathLike[str]) -> None:
+        """Write the weights as a safetensors file PyTorch reads (:func:`.interop.save_safetensors`)."""
+        from autograd_lite import interop
+
+        interop.save_safetensors(self, path)  # type: ignore[arg-type]
+
+    def load_safetensors(self, path: str | os.PathLike[str]) -> None:
+        """Load weights from a safetensors file, all or nothing (:func:`.interop.load_safetensors`)."""
+        from autograd_lite import interop
+
+        interop.load_safetensors(self, path)  # type: ignore[arg-type]
+
+
+def from_torch(module: Any) -> Module:
+    """An :class:`MLP` or :class:`RNN` holding a PyTorch module's weights.
+
+    Understands an ``nn.Sequential`` of ``Linear`` layers and activations
+    (``ReLU``, ``Tanh``, ``Sigmoid``, ``LeakyReLU(0.01)``, ``Softplus``), and
+    the module ``RNN.to_torch()`` makes; anything else is a clear error. See
+    :func:`autograd_lite.interop.from_torch`.
+    """
+    from autograd_lite import interop
+
+    return interop.from_torch(module)
+
+
+class MLP(_Exportable, Module):
     """A multi-layer perceptron: layers of sizes ``nouts`` over ``nin`` inputs.
 
     Hidden layers use ``activation`` (ReLU by default), the last layer
@@ -582,7 +629,7 @@ class RNNCell(Module):
         return [out] if isinstance(out, Value) else out
 
 
-class RNN(Module):
+class RNN(_Exportable, Module):
     """An RNN over a sequence: a shared :class:`RNNCell` and a linear readout.
 
     ``model(xs)`` returns one output per step (a ``Value`` when ``nout`` is 1).

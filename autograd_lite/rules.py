@@ -174,6 +174,47 @@ def numpy_functions() -> dict[str, Callable[..., Any]]:
     return _NUMPY
 
 
+def _torch_functions() -> dict[str, Callable[..., Any]]:
+    """Each function of the vocabulary on PyTorch tensors (PyTorch is imported only here)."""
+    import torch
+
+    def where(cond: Any, a: Any, b: Any) -> Any:
+        if cond.__class__ is bool:  # a condition on constants only
+            return a if cond else b
+        if not isinstance(a, torch.Tensor) and not isinstance(b, torch.Tensor):
+            # two numbers: a float64 tensor, not torch's default float32
+            a = torch.tensor(float(a), dtype=torch.float64, device=cond.device)
+        return torch.where(cond, a, b)
+
+    return {
+        "exp": torch.exp,
+        "log": torch.log,
+        "log1p": torch.log1p,
+        "sin": torch.sin,
+        "cos": torch.cos,
+        "tanh": torch.tanh,
+        "sqrt": torch.sqrt,
+        "sigmoid": torch.sigmoid,  # computed without overflow, as the number version
+        "divide": lambda a, b: a / b,
+        "power": lambda x, k: x**k,
+        "where": where,
+    }
+
+
+_TORCH: dict[str, Callable[..., Any]] = {}
+
+
+def torch_functions() -> dict[str, Callable[..., Any]]:
+    """The vocabulary on PyTorch tensors (the ``torch`` compile backend), built on first use.
+
+    The same functions as on NumPy arrays, elementwise: a rule's source in the
+    ``"array"`` style (:func:`source`) runs on tensors in this namespace.
+    """
+    if not _TORCH:
+        _TORCH.update(_torch_functions())
+    return _TORCH
+
+
 def _is_array(x: Any) -> bool:
     return type(x).__module__ == "numpy" and getattr(x, "ndim", 0) > 0
 

@@ -20,7 +20,7 @@ from autograd_lite.compiler.backend import Backend, BatchRun, backend_names, get
 from autograd_lite.compiler.trace import Program
 
 COMPILER = Path(al.__file__).parent / "compiler"
-MODULES = ["trace", "backend", "python_backend", "numpy_backend", "core"]
+MODULES = ["trace", "backend", "python_backend", "numpy_backend", "torch_backend", "core"]
 
 
 def close(a: float, b: float) -> bool:
@@ -30,8 +30,8 @@ def close(a: float, b: float) -> bool:
 # -- the registry ------------------------------------------------------------------------
 
 
-def test_registry_knows_python_and_numpy_and_keeps_one_instance_each():
-    assert backend_names() == ("python", "numpy")
+def test_registry_knows_python_numpy_and_torch_and_keeps_one_instance_each():
+    assert backend_names() == ("python", "numpy", "torch")
     for name in backend_names():
         backend = get_backend(name)
         assert isinstance(backend, Backend) and backend.name == name
@@ -40,13 +40,13 @@ def test_registry_knows_python_and_numpy_and_keeps_one_instance_each():
 
 @pytest.mark.parametrize("name", ["cuda", "", None, "Python"])
 def test_an_unknown_backend_is_a_value_error_naming_the_known_ones(name):
-    with pytest.raises(ValueError, match=r"backend must be 'python' or 'numpy', got ") as info:
+    with pytest.raises(ValueError, match=r"backend must be 'python', 'numpy' or 'torch', got ") as info:
         get_backend(name)
     assert repr(name) in str(info.value)
     cf = al.compile(lambda x: x * 2, (1.0,))
-    with pytest.raises(ValueError, match=r"^batch: backend must be 'python' or 'numpy'"):
+    with pytest.raises(ValueError, match=r"^batch: backend must be 'python', 'numpy' or 'torch'"):
         cf.batch([1.0], backend=name)
-    with pytest.raises(ValueError, match=r"^forward_batch: backend must be 'python' or 'numpy'"):
+    with pytest.raises(ValueError, match=r"^forward_batch: backend must be 'python', 'numpy' or 'torch'"):
         cf.forward_batch([1.0], backend=name)
 
 
@@ -74,6 +74,7 @@ def test_layers_import_only_the_layers_below_them():
         "backend": {"trace"},
         "python_backend": {"trace", "backend"},
         "numpy_backend": {"trace", "backend"},
+        "torch_backend": {"trace", "backend"},
         "core": {"trace", "backend", "python_backend"},
     }
     for module, allowed in below.items():

@@ -34,6 +34,7 @@ FEATURES = [
     ("numpy", "from autograd_lite.compiler.backend import get_backend; get_backend('numpy')"),
     ("hypothesis", "from autograd_lite.testing import values; values()"),
     ("anywidget", "import autograd_lite as al; al.explore(al.Value(1.0) * 2)"),
+    ("torch", "from autograd_lite.compiler.backend import get_backend; get_backend('torch')"),
 ]
 
 RUN = """

@@ -21,10 +21,12 @@ numbers where ``backward()`` raises nothing), merging the
 gradients of every trace into the full parameter list, adding them into
 ``.grad``, and giving outputs back in the function's structure.
 
-Adding a backend (say PyTorch: a program run level by level on tensors) is
-one new module with a :class:`Backend` subclass and one line in
-:data:`_REGISTRY`. Backends import :mod:`~autograd_lite.compiler.trace` and
-this module, never :mod:`~autograd_lite.compiler.core`; they are imported
+Adding a backend (as PyTorch's: a program run level by level on tensors,
+:mod:`~autograd_lite.compiler.torch_backend`) is one new module with a
+:class:`Backend` subclass and one line in :data:`_REGISTRY`; a backend that
+runs on other devices than the CPU also overrides :meth:`Backend.on_device`.
+Backends import :mod:`~autograd_lite.compiler.trace` and this module, never
+:mod:`~autograd_lite.compiler.core`; they are imported
 only when first named, so NumPy loads only when the ``numpy`` backend is used.
 """
 
@@ -35,6 +37,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar, NamedTuple
 
+from autograd_lite._optional import MissingOptionalDependency
 from autograd_lite.compiler.trace import Program, Signature
 
 __all__ = ["Backend", "BatchRun", "backend_names", "get_backend"]
@@ -104,6 +107,16 @@ class Backend(ABC):
     def forward(self, prepared: Any, batch: Any, params: Sequence[float]) -> BatchRun:
         """The forward pass only (``params`` of the result is ``None``)."""
 
+    def on_device(self, device: Any, where: str) -> Backend:
+        """This backend on ``device`` (``batch(..., device=...)``); a ``ValueError`` if it has no devices.
+
+        Only a backend that runs elsewhere than the CPU (``torch``) overrides this.
+        """
+        raise ValueError(
+            f"{where}: device= is for backend='torch'; the {self.name!r} backend runs on the CPU, "
+            f"got device={device!r}"
+        )
+
     # -- data in this backend's form (defaults: Python lists) -----------------------
 
     def inputs(self, batched_args: Sequence[Any], signature: Signature) -> Any:
@@ -158,6 +171,7 @@ def _place_row(grads: Sequence[float], columns: Sequence[int] | None, width: int
 _REGISTRY: dict[str, str] = {
     "python": "autograd_lite.compiler.python_backend:PythonBackend",
     "numpy": "autograd_lite.compiler.numpy_backend:NumpyBackend",
+    "torch": "autograd_lite.compiler.torch_backend:TorchBackend",
 }
 
 _INSTANCES: dict[str, Backend] = {}
@@ -173,17 +187,27 @@ def _quoted(names: Sequence[str]) -> str:
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
-def get_backend(name: str, where: str = "compile") -> Backend:
+def get_backend(name: str, where: str = "compile", device: Any = None) -> Backend:
     """The backend called ``name`` (imported on first use); a ``ValueError`` naming the known ones if none is.
 
     ``where`` starts the error message (the method that was given the name).
+    ``device`` (``None``: the backend's default) is passed to :meth:`Backend.on_device`.
     """
     backend = _INSTANCES.get(name) if isinstance(name, str) else None
     if backend is not None:
-        return backend
+        return backend if device is None else backend.on_device(device, where)
     if not isinstance(name, str) or name not in _REGISTRY:
         raise ValueError(f"{where}: backend must be {_quoted(backend_names())}, got {name!r}")
     module, _, cls = _REGISTRY[name].partition(":")
-    backend = getattr(importlib.import_module(module), cls)()
+    try:
+        imported = importlib.import_module(module)
+    except MissingOptionalDependency:  # says which extra to install already
+        raise
+    except ImportError as error:
+        raise ImportError(
+            f"{where}: backend {name!r} needs {error.name or 'a package that is missing'}: "
+            f"pip install 'autograd-lite[{name}]'"
+        ) from error
+    backend = getattr(imported, cls)()
     _INSTANCES[name] = backend
-    return backend
+    return backend if device is None else backend.on_device(device, where)

@@ -343,14 +343,15 @@ class CompiledFunction:
 
     # -- a batch: any backend; what it could not do is replayed here, one sample at a time ---
 
-    def forward_batch(self, *batched_args: Any, backend: str = "python") -> Any:
+    def forward_batch(self, *batched_args: Any, backend: str = "python", device: Any = None) -> Any:
         """``fn`` on every sample of a batch, forward only: a list of results, or an array with NumPy.
 
         With ``backend="numpy"`` the array has one row per sample: ``(batch,)``
-        for a function returning one ``Value``, ``(batch, outputs)`` otherwise.
+        for a function returning one ``Value``, ``(batch, outputs)`` otherwise;
+        with ``backend="torch"`` a float64 tensor of the same shape on ``device``.
         """
         self._prune()
-        b = get_backend(backend, "forward_batch")
+        b = get_backend(backend, "forward_batch", device)
         batch = b.inputs(batched_args, self.signature)
         t = self.traces[0]
         run = b.forward(t.prepared(b), batch, t.param_data())
@@ -367,6 +368,7 @@ class CompiledFunction:
         backend: str = "python",
         per_sample: bool = False,
         accumulate: bool = True,
+        device: Any = None,
     ) -> BatchResult:
         """Run ``fn`` on every sample of a batch: forward and backward.
 
@@ -378,10 +380,12 @@ class CompiledFunction:
         ``.grad`` is left alone).
 
         ``backend="python"`` runs the generated code sample after sample;
-        ``"numpy"`` runs the whole batch at once, level by level.
+        ``"numpy"`` runs the whole batch at once, level by level; ``"torch"``
+        does the same with PyTorch tensors on ``device`` (``"cpu"``, the
+        default, or ``"cuda"``) and returns float64 tensors there.
         """
         self._prune()
-        b = get_backend(backend, "batch")
+        b = get_backend(backend, "batch", device)
         batch = b.inputs(batched_args, self.signature)
         seeds = b.seeds(grad_outputs, b.size(batch), self.signature)
         t = self.traces[0]
