@@ -82,6 +82,7 @@ def test_each_extra_named_exists_and_installs_its_module() -> None:
         "traitlets": "anywidget",  # a dependency of anywidget
         "ipywidgets": "ipywidgets",
         "imageio_ffmpeg": "imageio-ffmpeg",
+        "torch": "torch",
     }
     for module, extra in EXTRAS.items():
         assert extra in extra_names(), f"{module}: no [{extra}] extra in pyproject.toml"
