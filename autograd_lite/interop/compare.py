@@ -6,8 +6,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-from torch import nn
+from autograd_lite._optional import optional_dependency
+
+with optional_dependency("torch", "assert_same"):
+    import torch
+    from torch import nn
 
 from autograd_lite.engine import Value
 from autograd_lite.functional import grad

@@ -17,8 +17,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import torch
-from torch import nn
+from autograd_lite._optional import optional_dependency
+
+with optional_dependency("torch", "to_onnx"):
+    import torch
+    from torch import nn
 
 from autograd_lite.interop.compare import NotSameError, difference
 from autograd_lite.interop.torch_models import LEAKY_SLOPE, SOFTPLUS_THRESHOLD, TorchRNN, to_torch

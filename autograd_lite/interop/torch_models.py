@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-from torch import nn
+from autograd_lite._optional import optional_dependency
+
+with optional_dependency("torch", "to_torch and from_torch"):
+    import torch
+    from torch import nn
 
 from autograd_lite.interop.layout import (
     RNN_ACTIVATIONS,
