@@ -147,6 +147,16 @@ class Module(metaclass=_LabelsParameters):
         for p in self.parameters():
             p.grad = 0.0
 
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Freeze (``False``) or unfreeze (``True``) every parameter; returns ``self``, as PyTorch's.
+
+        A frozen parameter gets no gradient from ``backward()`` (its ``.grad``
+        stays as it is) and optimizers skip it.
+        """
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
     def state_dict(self) -> dict[str, float]:
         """Parameter values by dotted name: a plain, JSON-ready ``dict``."""
         return {name: p.data for name, p in self.named_parameters()}
