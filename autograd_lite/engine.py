@@ -263,9 +263,23 @@ class Value:
     _op: str = ""
     _requires_grad: bool = True
 
-    def __init__(self, data: Number, label: str = "") -> None:
+    def __new__(
+        cls, data: Number = 0.0, _children: Iterable[Value] = (), _op: str = "", label: str = ""
+    ) -> Value:
+        """A leaf; or, given ``_children`` or ``_op`` (micrograd's lecture), a node of one's own."""
+        if (_children or _op) and cls is Value:
+            return _new(_Custom)  # type: ignore[no-any-return]
+        return _new(cls)  # type: ignore[no-any-return]
+
+    def __init__(self, data: Number, _children: Iterable[Value] = (), _op: str = "", label: str = "") -> None:
         if label.__class__ is not str:
             raise TypeError(f"Value() label must be a str, got {_describe(label)}")
+        if _children or _op:
+            if self.__class__ is not _Custom:
+                raise TypeError(
+                    f"{type(self).__name__}(): _children and _op are for Value itself (micrograd's)"
+                )
+            _init_custom(self, _children, _op)  # type: ignore[arg-type]
         self.data = _as_float(data)
         self.grad = 0.0
         self.label = label
@@ -578,7 +592,7 @@ class Value:
         and after setting ``output.grad = 1.0``, gives what ``backward()``
         gives. A leaf's ``_backward()`` does nothing.
         """
-        if not self._prev:
+        if not self._prev or not isinstance(self._op, Op):  # micrograd's default: pass nothing on
             return
         g = self.grad
         for child, local in zip(self._prev, local_derivatives(self)):
@@ -711,6 +725,20 @@ class _Node(Value):
     """A Value made by an op: it also holds the op's inputs and the op."""
 
     __slots__ = ("_prev", "_op")
+
+
+class _Custom(Value):
+    """A node made as in micrograd's lecture, ``Value(data, _children, _op)``.
+
+    It may be given its own ``_backward`` closure (an attribute of the
+    instance, which ``backward()`` then calls node by node), and, unlike the
+    nodes autograd_lite's ops make, it takes attributes of one's own and weak
+    references (``__dict__`` and ``__weakref__``, which cost bytes: only
+    these nodes have them). ``_op`` is the string given (micrograd's),
+    or an op of the table, whose rule is then used when no closure is set.
+    """
+
+    __slots__ = ("_prev", "_op", "__dict__", "__weakref__")
 
 
 class _Constant(Value):
@@ -852,6 +880,44 @@ class RemovableHandle:
                 del _HOOKS[self._value]
 
 
+def _init_custom(v: _Custom, children: Iterable[Value], op: str) -> None:
+    if isinstance(children, str) or not isinstance(children, Iterable):
+        raise TypeError(f"Value(): _children is micrograd's tuple of input Values, got {_describe(children)}")
+    kids = tuple(children)
+    for i, k in enumerate(kids):
+        if not isinstance(k, Value):
+            raise TypeError(f"Value(): _children[{i}] must be a Value, got {_describe(k)}")
+    if not isinstance(op, str):
+        raise TypeError(f"Value(): _op must be a str (micrograd's op name), got {_describe(op)}")
+    v._prev, v._op = kids, op
+    _EXTRAS[0] = True  # backward() calls such nodes' own _backward(): the general pass
+
+
+def _probe(node: Value) -> tuple[float, ...]:
+    """d(node)/d(child) for a node with its own ``_backward`` closure, read by calling it.
+
+    Every child's grad set to 0 and the node's to 1, the closure called, the
+    children's grads read, and every grad put back (also if it raises).
+    """
+    kids = node._prev
+    saved = [(v, v.grad) for v in (node, *kids)]
+    try:
+        for k in kids:
+            k.grad = 0.0
+        node.grad = 1.0
+        node._backward()
+        found: dict[Value, float] = {k: k.grad for k in kids}  # a child used twice: its total, once
+    finally:
+        for v, g in reversed(saved):
+            v.grad = g
+    seen: set[Value] = set()
+    out = []
+    for k in kids:
+        out.append(0.0 if k in seen else found[k])
+        seen.add(k)
+    return tuple(out)
+
+
 def _dot_backward(kids: tuple[Value, ...], g: float) -> None:
     """dot's rule (d/dw_i = x_i, d/dx_i = w_i, d/dbias = 1) applied in one pass over a neuron's inputs.
 
@@ -888,6 +954,8 @@ def local_derivatives(node: Value) -> tuple[Any, ...]:
     if not kids:
         return ()
     op = node._op
+    if not isinstance(op, Op):  # a node of one's own: probe its _backward closure
+        return _probe(node)
     ds = op.derivative(node.data, *[k.data for k in kids])  # type: ignore[attr-defined]
     return (ds,) if op.arity == 1 else tuple(ds)  # type: ignore[attr-defined]
 
@@ -1064,7 +1132,7 @@ def topological_order(root: Value) -> list[Value]:
 # in its arguments); the registry only decides how deep pickle goes.
 
 _LEAF_CLASSES: frozenset[type] = frozenset((Value, _Constant, _Frozen, _Untracked))
-_OWN_CLASSES: frozenset[type] = _LEAF_CLASSES | {_Node, _Detached}
+_OWN_CLASSES: frozenset[type] = _LEAF_CLASSES | {_Node, _Detached}  # not _Custom: copied the default way
 
 
 def _shallow_copy(v: Value) -> Value:

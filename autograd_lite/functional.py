@@ -35,7 +35,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Callable, Union, overload
 
-from autograd_lite.engine import Value, _chain_rule_error, enable_grad, topological_order
+from autograd_lite.engine import Value, _chain_rule_error, enable_grad, local_derivatives, topological_order
+from autograd_lite.ops import Op
+
+_NO_RULE = (
+    "node {node!r} (op {op!r}) was made with Value(data, _children, _op) and its own _backward "
+    "closure: its local derivatives can be read as numbers (by calling the closure) but it has no "
+    "rule to build them as a graph, so create_graph=True (and higher derivatives) cannot go through it"
+)
 
 __all__ = ["grad", "hessian", "jacobian", "jvp"]
 
@@ -210,11 +217,15 @@ def _adjoints(output: Value, wrt: list[Value], create_graph: bool) -> dict[Value
                 continue
             g = adjoints.get(node, 0.0)
             op: Any = node._op
-            if create_graph:  # the rule on Values: the derivative becomes graph
+            if not isinstance(op, Op):  # a node with its own _backward closure: probed, floats only
+                if create_graph:
+                    raise TypeError(_NO_RULE.format(op=op, node=node))
+                ds = local_derivatives(node)
+            elif create_graph:  # the rule on Values: the derivative becomes graph
                 ds = op.interpretation("value")(node, *kids)
             else:
                 ds = op.derivative(node.data, *[k.data for k in kids])
-            if op.arity == 1:
+            if isinstance(op, Op) and op.arity == 1:
                 ds = (ds,)
             for child, d in zip(kids, ds):
                 if child in relevant:
