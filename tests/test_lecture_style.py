@@ -138,3 +138,15 @@ def test_a_lecture_node_takes_attributes_and_weak_references():
     del e
     gc.collect()
     assert ref() is None
+
+
+def test_plain_leaves_and_op_nodes_keep_their_slots_so_the_readme_says_to_use_a_dict():
+    a, b = Value(1.0), Value(2.0)
+    with pytest.raises(AttributeError):
+        a.m = 0  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        weakref.ref(a * b)
+    with pytest.raises(AttributeError):
+        (a * b)._backward = lambda: None  # type: ignore[method-assign]
+    m = {p: 0.0 for p in (a, b)}  # per-parameter state, keyed by identity
+    assert m[a] == 0.0 and len(m) == 2
