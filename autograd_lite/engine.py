@@ -24,13 +24,14 @@ Example:
 from __future__ import annotations
 
 import copy
+import functools
 import numbers
 import threading
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, SupportsIndex, Union
+from typing import Any, Callable, SupportsIndex, Union
 
 from autograd_lite.ops import (
     ABS,
@@ -58,6 +59,7 @@ from autograd_lite.ops import (
 )
 
 __all__ = [
+    "RemovableHandle",
     "Value",
     "apply",
     "enable_grad",
@@ -77,19 +79,42 @@ _GRAD_ENABLED: ContextVar[bool] = ContextVar("autograd_lite_grad_enabled", defau
 _grad_enabled = _GRAD_ENABLED.get
 
 
-@contextmanager
-def no_grad() -> Iterator[None]:
+class no_grad:
     """Within this block, operations compute values but record no graph.
 
-    Results are leaves (no ``_prev``), so nothing is kept alive for a
-    backward pass. Local to the current thread (or ``contextvars`` context):
-    another thread's graph is never affected. Usable as a decorator too.
+    Results are leaves (no ``_prev``) that remember they were made here:
+    ``backward()`` on one raises (as PyTorch's "element 0 of tensors does not
+    require grad"), and nothing is kept alive for a backward pass. Local to
+    the current thread (or ``contextvars`` context): another thread's graph
+    is never affected. Three spellings, as in PyTorch: ``with no_grad():``,
+    ``@no_grad()`` and a bare ``@no_grad``.
     """
-    token = _GRAD_ENABLED.set(False)
-    try:
-        yield
-    finally:
-        _GRAD_ENABLED.reset(token)
+
+    def __new__(cls, func: Any = None) -> Any:
+        if func is None:
+            return super().__new__(cls)
+        if not callable(func):
+            raise TypeError(f"no_grad() takes no argument (or a function to decorate), got {_describe(func)}")
+        return super().__new__(cls)(func)  # the bare @no_grad: the decorated function
+
+    def __init__(self, func: Any = None) -> None:
+        self._tokens: list[Any] = []
+
+    def __enter__(self) -> None:
+        self._tokens.append(_GRAD_ENABLED.set(False))
+
+    def __exit__(self, *exc: object) -> None:
+        _GRAD_ENABLED.reset(self._tokens.pop())
+
+    def __call__(self, func: Any) -> Any:
+        """Use as a decorator: ``func`` runs with no graph recorded."""
+
+        @functools.wraps(func)
+        def without_grad(*args: Any, **kwargs: Any) -> Any:
+            with no_grad():
+                return func(*args, **kwargs)
+
+        return without_grad
 
 
 @contextmanager
@@ -188,8 +213,8 @@ def _node(data: float, children: tuple[Value, ...], op: Op) -> Value:
         v = _new(_Node)
         v._prev = children
         v._op = op
-    elif _TRACER.get() is None:  # no_grad(): a leaf that remembers nothing
-        v = _new(Value)
+    elif _TRACER.get() is None:  # no_grad(): a leaf that only remembers it was made there
+        v = _new(_Untracked)
     else:  # no_grad() while compiling: a leaf that remembers how to recompute itself
         v = _new(_Detached)
         v._source = (children, op)
@@ -236,10 +261,25 @@ class Value:
     label: str
     _prev: tuple[Value, ...] = ()
     _op: str = ""
+    _requires_grad: bool = True
 
-    def __init__(self, data: Number, label: str = "") -> None:
+    def __new__(
+        cls, data: Number = 0.0, _children: Iterable[Value] = (), _op: str = "", label: str = ""
+    ) -> Value:
+        """A leaf; or, given ``_children`` or ``_op`` (micrograd's lecture), a node of one's own."""
+        if (_children or _op) and cls is Value:
+            return _new(_Custom)  # type: ignore[no-any-return]
+        return _new(cls)  # type: ignore[no-any-return]
+
+    def __init__(self, data: Number, _children: Iterable[Value] = (), _op: str = "", label: str = "") -> None:
         if label.__class__ is not str:
             raise TypeError(f"Value() label must be a str, got {_describe(label)}")
+        if _children or _op:
+            if self.__class__ is not _Custom:
+                raise TypeError(
+                    f"{type(self).__name__}(): _children and _op are for Value itself (micrograd's)"
+                )
+            _init_custom(self, _children, _op)  # type: ignore[arg-type]
         self.data = _as_float(data)
         self.grad = 0.0
         self.label = label
@@ -482,13 +522,22 @@ class Value:
 
     # -- the backward pass ----------------------------------------------------
 
-    def backward(self) -> None:
+    def backward(self, gradient: Number = 1.0) -> None:
         """Fill in ``.grad`` of every node that ``self`` depends on.
 
-        Seeds d(self)/d(self) = 1, then visits interior nodes in reverse
-        topological order, adding ``local derivative * node.grad`` to each
-        child. Leaves accumulate across calls (zero them between steps, as in
-        PyTorch); interior grads are recomputed from zero on every call.
+        Seeds d(self)/d(self) = ``gradient`` (1 by default; PyTorch's
+        ``backward(gradient=...)``, so every grad is scaled by it), then visits
+        interior nodes in reverse topological order, adding
+        ``local derivative * node.grad`` to each child. Leaves accumulate
+        across calls (zero them between steps, as in PyTorch); interior grads
+        are recomputed from zero on every call.
+
+        A leaf's ``backward()`` adds ``gradient`` to its own grad (as
+        micrograd). A value computed under ``no_grad()`` records no graph, and
+        its ``backward()`` raises ``RuntimeError`` (as PyTorch's "element 0 of
+        tensors does not require grad"). Frozen leaves
+        (``requires_grad = False``) keep their grad; hooks
+        (:meth:`register_hook`) see each gradient when it is final.
 
         All or nothing: if anything raises on the way (a derivative that
         overflows, such as ``x ** -1.5`` at ``x = 1e-200``; a custom rule's
@@ -498,11 +547,16 @@ class Value:
         the numbers (its data, its inputs', the upstream gradient), chained to
         the original (``KeyboardInterrupt`` as it is).
         """
+        if gradient.__class__ is not float:
+            gradient = _seed(gradient)
         order, before = _walk(self)  # also zeroes interior grads
         if not order:  # self is a leaf
-            self.grad += 1.0
+            _leaf_backward(self, gradient)
             return
-        self.grad = 1.0
+        self.grad = gradient
+        if _EXTRAS[0]:  # some Value somewhere has a hook or is frozen: the general pass
+            _backward_with_extras(self, order, before)
+            return
         node = self
         try:
             for node in reversed(order):
@@ -538,11 +592,72 @@ class Value:
         and after setting ``output.grad = 1.0``, gives what ``backward()``
         gives. A leaf's ``_backward()`` does nothing.
         """
-        if not self._prev:
+        if not self._prev or not isinstance(self._op, Op):  # micrograd's default: pass nothing on
             return
         g = self.grad
         for child, local in zip(self._prev, local_derivatives(self)):
             child.grad += g * local
+
+    # -- PyTorch's autograd habits ----------------------------------------------
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether ``backward()`` gives this value a gradient.
+
+        True for every value, as in micrograd (every leaf is a parameter),
+        except a leaf frozen with ``v.requires_grad = False`` (its grad stays
+        as it is; optimizers skip it) and a value made under ``no_grad()``.
+        Only a leaf's flag can be changed, as in PyTorch.
+        """
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        if flag.__class__ is not bool:
+            raise TypeError(f"requires_grad must be True or False, got {_describe(flag)}")
+        if flag == self._requires_grad:
+            return
+        if self._prev:
+            raise RuntimeError(
+                f"requires_grad of {self!r}: only a leaf's flag can be changed (as in PyTorch); "
+                "this value was made by an op. Use .detach() for a leaf copy"
+            )
+        cls = self.__class__
+        if cls is not Value and cls is not _Frozen and cls is not _Untracked:
+            raise TypeError(f"requires_grad cannot be changed on a {cls.__name__} (only on a leaf Value)")
+        _EXTRAS[0] = True
+        self.__class__ = Value if flag else _Frozen  # same layout: no byte more
+
+    def requires_grad_(self, requires_grad: bool = True) -> Value:
+        """Set :attr:`requires_grad` and return ``self``, as PyTorch's ``Tensor.requires_grad_``."""
+        self.requires_grad = requires_grad
+        return self
+
+    def register_hook(self, hook: Callable[[float], Any]) -> RemovableHandle:
+        """Call ``hook(g)`` with this value's gradient g = d(root)/d(self) during ``backward()``.
+
+        Called when g is final (every use of the value done), before it goes
+        on to the value's inputs; a number returned replaces g (for the value's
+        ``.grad`` and everything below it), ``None`` keeps it. On a leaf the
+        hook sees this pass's gradient, not the accumulated ``.grad``. As in
+        PyTorch; returns a handle whose ``remove()`` takes the hook off.
+        ``functional.grad`` does not run hooks. The hook (and so the value)
+        is kept alive until removed.
+        """
+        if not callable(hook):
+            raise TypeError(f"register_hook takes a function of the gradient, got {_describe(hook)}")
+        if not self._requires_grad:
+            raise RuntimeError(
+                f"register_hook on {self!r}: it does not require grad, so no hook would ever run"
+            )
+        _EXTRAS[0] = True
+        _HOOKS.setdefault(self, []).append(hook)
+        return RemovableHandle(self, hook)
+
+    def retain_grad(self) -> Value:
+        """Does nothing and returns ``self``: autograd_lite keeps every interior node's ``.grad``
+        after ``backward()`` already (PyTorch keeps only leaves' unless asked)."""
+        return self
 
     # -- odds and ends ---------------------------------------------------------
 
@@ -612,6 +727,20 @@ class _Node(Value):
     __slots__ = ("_prev", "_op")
 
 
+class _Custom(Value):
+    """A node made as in micrograd's lecture, ``Value(data, _children, _op)``.
+
+    It may be given its own ``_backward`` closure (an attribute of the
+    instance, which ``backward()`` then calls node by node), and, unlike the
+    nodes autograd_lite's ops make, it takes attributes of one's own and weak
+    references (``__dict__`` and ``__weakref__``, which cost bytes: only
+    these nodes have them). ``_op`` is the string given (micrograd's),
+    or an op of the table, whose rule is then used when no closure is set.
+    """
+
+    __slots__ = ("_prev", "_op", "__dict__", "__weakref__")
+
+
 class _Constant(Value):
     """A leaf made from a number in an expression (the ``2`` of ``2 * x``).
 
@@ -621,6 +750,24 @@ class _Constant(Value):
     """
 
     __slots__ = ()
+
+
+class _Frozen(Value):
+    """A leaf with ``requires_grad = False``: backward() leaves its grad as it is.
+
+    Made by switching a leaf's class (``v.requires_grad = False``), so it costs
+    no byte; ``v.requires_grad = True`` switches it back.
+    """
+
+    __slots__ = ()
+    _requires_grad = False
+
+
+class _Untracked(Value):
+    """A value computed under ``no_grad()``: a leaf, whose ``backward()`` raises."""
+
+    __slots__ = ()
+    _requires_grad = False
 
 
 class _Detached(Value):
@@ -634,6 +781,141 @@ class _Detached(Value):
     __slots__ = ("_source",)
 
     _source: tuple[tuple[Value, ...], Any]
+
+
+# ----------------------------------------------------------------------------
+# PyTorch's extras: frozen leaves, hooks, and values made under no_grad().
+#
+# None of them costs the common case anything: a frozen leaf or a value made
+# under no_grad() is a leaf of its own class (no extra bytes), hooks live in a
+# dict outside the nodes, and backward() tests one flag per call (_EXTRAS:
+# set for good once a hook is registered or a leaf frozen) to choose the
+# general pass below over its fast loop.
+
+_EXTRAS = [False]
+_HOOKS: dict[Value, list[Callable[[float], Any]]] = {}
+
+
+def _seed(gradient: object) -> float:
+    if isinstance(gradient, Value) or not _is_real(gradient):
+        raise TypeError(f"backward(gradient=...) takes a real number (the seed), got {_describe(gradient)}")
+    return float(gradient)  # type: ignore[arg-type]
+
+
+def _no_graph_error(v: Value) -> RuntimeError:
+    if v.__class__ is _Untracked:
+        why = (
+            "it was computed under no_grad(), which records no graph; compute it outside "
+            "no_grad() (or inside enable_grad()) to differentiate it"
+        )
+    else:
+        why = "it is a frozen leaf (requires_grad=False); set v.requires_grad = True to give it a gradient"
+    return RuntimeError(f"backward() on {v!r}: this value does not require grad and has no graph: {why}")
+
+
+def _leaf_backward(v: Value, gradient: float) -> None:
+    """backward() on a leaf: its grad += gradient (through its hooks), as micrograd."""
+    if not v._requires_grad:
+        raise _no_graph_error(v)
+    if v in _HOOKS:
+        gradient = _run_hooks(v, gradient)
+    v.grad += gradient
+
+
+def _run_hooks(v: Value, g: float) -> float:
+    """``g`` passed through ``v``'s hooks in the order registered; a hook's non-None result replaces it."""
+    for hook in list(_HOOKS.get(v, ())):
+        out = hook(g)
+        if out is not None:
+            if isinstance(out, Value) or not _is_real(out):
+                raise TypeError(f"a hook on {v!r} returned {_describe(out)}; it must return a number or None")
+            g = float(out)
+    return g
+
+
+def _backward_with_extras(root: Value, order: list[Value], before: dict[Value, Any]) -> None:
+    """backward()'s pass when hooks or frozen leaves may be in the graph.
+
+    Node by node with ``_backward()``; a node's hooks run as soon as its grad
+    is final (when it is reached, every node using it done). A hooked or
+    frozen leaf's grad is set aside and set to 0 first, so its fresh
+    gradient is what is summed: a hook sees that and the leaf gets
+    ``before + hook(fresh)``; a frozen leaf gets its old grad back.
+    """
+    special = {
+        c: c.grad for n in order for c in n._prev if not c._prev and (c in _HOOKS or not c._requires_grad)
+    }
+    for leaf in special:
+        leaf.grad = 0.0
+    node = root
+    try:
+        for node in reversed(order):
+            if node in _HOOKS:
+                node.grad = _run_hooks(node, node.grad)
+            node._backward()
+        node = order[0]
+        for leaf, old in special.items():
+            leaf.grad = old + _run_hooks(leaf, leaf.grad) if leaf._requires_grad else old
+    except BaseException as error:
+        failure = _chain_rule_error("backward()", node, node.grad, error)
+        _put_back(order, order[0], before)
+        for leaf, old in special.items():
+            leaf.grad = old
+        if failure is error:
+            raise
+        raise failure from error
+
+
+class RemovableHandle:
+    """What :meth:`Value.register_hook` returns: ``handle.remove()`` takes the hook off."""
+
+    def __init__(self, value: Value, hook: Callable[[float], Any]) -> None:
+        self._value, self._hook = value, hook
+
+    def remove(self) -> None:
+        hooks = _HOOKS.get(self._value)
+        if hooks and self._hook in hooks:
+            hooks.remove(self._hook)
+            if not hooks:
+                del _HOOKS[self._value]
+
+
+def _init_custom(v: _Custom, children: Iterable[Value], op: str) -> None:
+    if isinstance(children, str) or not isinstance(children, Iterable):
+        raise TypeError(f"Value(): _children is micrograd's tuple of input Values, got {_describe(children)}")
+    kids = tuple(children)
+    for i, k in enumerate(kids):
+        if not isinstance(k, Value):
+            raise TypeError(f"Value(): _children[{i}] must be a Value, got {_describe(k)}")
+    if not isinstance(op, str):
+        raise TypeError(f"Value(): _op must be a str (micrograd's op name), got {_describe(op)}")
+    v._prev, v._op = kids, op
+    _EXTRAS[0] = True  # backward() calls such nodes' own _backward(): the general pass
+
+
+def _probe(node: Value) -> tuple[float, ...]:
+    """d(node)/d(child) for a node with its own ``_backward`` closure, read by calling it.
+
+    Every child's grad set to 0 and the node's to 1, the closure called, the
+    children's grads read, and every grad put back (also if it raises).
+    """
+    kids = node._prev
+    saved = [(v, v.grad) for v in (node, *kids)]
+    try:
+        for k in kids:
+            k.grad = 0.0
+        node.grad = 1.0
+        node._backward()
+        found: dict[Value, float] = {k: k.grad for k in kids}  # a child used twice: its total, once
+    finally:
+        for v, g in reversed(saved):
+            v.grad = g
+    seen: set[Value] = set()
+    out = []
+    for k in kids:
+        out.append(0.0 if k in seen else found[k])
+        seen.add(k)
+    return tuple(out)
 
 
 def _dot_backward(kids: tuple[Value, ...], g: float) -> None:
@@ -672,6 +954,8 @@ def local_derivatives(node: Value) -> tuple[Any, ...]:
     if not kids:
         return ()
     op = node._op
+    if not isinstance(op, Op):  # a node of one's own: probe its _backward closure
+        return _probe(node)
     ds = op.derivative(node.data, *[k.data for k in kids])  # type: ignore[attr-defined]
     return (ds,) if op.arity == 1 else tuple(ds)  # type: ignore[attr-defined]
 
@@ -847,7 +1131,8 @@ def topological_order(root: Value) -> list[Value]:
 # Whatever a registry holds, the pickle is right (a node's inputs are always
 # in its arguments); the registry only decides how deep pickle goes.
 
-_OWN_CLASSES: frozenset[type] = frozenset((Value, _Node, _Constant, _Detached))
+_LEAF_CLASSES: frozenset[type] = frozenset((Value, _Constant, _Frozen, _Untracked))
+_OWN_CLASSES: frozenset[type] = _LEAF_CLASSES | {_Node, _Detached}  # not _Custom: copied the default way
 
 
 def _shallow_copy(v: Value) -> Value:
@@ -884,7 +1169,7 @@ def _deep_copy(root: Value, memo: dict[int, Any]) -> Value:
             inputs = v._prev
         elif cls is _Detached:
             inputs = v._source[0]
-        elif cls is Value or cls is _Constant:
+        elif cls in _LEAF_CLASSES:
             inputs = ()
         else:  # a user's subclass inside the graph
             stack.pop()
@@ -915,7 +1200,7 @@ def _reduce_value(v: Value, protocol: SupportsIndex) -> str | tuple[Any, ...]:
         inputs, op = v._prev, v._op
     elif cls is _Detached:
         inputs, op = v._source  # type: ignore[attr-defined]
-    elif cls is Value or cls is _Constant:
+    elif cls in _LEAF_CLASSES:
         return (_unpickle_leaf, (cls, v.data, v.grad, v.label))
     else:
         return object.__reduce_ex__(v, protocol)  # a user's subclass: the default way
@@ -923,7 +1208,7 @@ def _reduce_value(v: Value, protocol: SupportsIndex) -> str | tuple[Any, ...]:
 
 
 def _unpickle_leaf(cls: type, data: float, grad: float, label: str) -> Value:
-    if cls is not Value and cls is not _Constant:
+    if cls not in _LEAF_CLASSES:
         raise ValueError(f"unpickling a Value: {cls!r} is not a leaf class of autograd_lite")
     v: Any = _new(cls)
     v.data, v.grad, v.label = data, grad, label

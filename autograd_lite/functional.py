@@ -35,7 +35,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Callable, Union, overload
 
-from autograd_lite.engine import Value, _chain_rule_error, enable_grad, topological_order
+from autograd_lite.engine import Value, _chain_rule_error, enable_grad, local_derivatives, topological_order
+from autograd_lite.ops import Op
+
+_NO_RULE = (
+    "node {node!r} (op {op!r}) was made with Value(data, _children, _op) and its own _backward "
+    "closure: its local derivatives can be read as numbers (by calling the closure) but it has no "
+    "rule to build them as a graph, so create_graph=True (and higher derivatives) cannot go through it"
+)
 
 __all__ = ["grad", "hessian", "jacobian", "jvp"]
 
@@ -67,56 +74,126 @@ def _plus(total: Any, term: Any) -> Any:
 
 
 @overload
-def grad(output: Value, inputs: Value, create_graph: bool = False) -> Any: ...
+def grad(
+    outputs: Value | Sequence[Value],
+    inputs: Value,
+    grad_outputs: Number | Sequence[Number] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> Any: ...
 @overload
-def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list[Any]: ...
+def grad(
+    outputs: Value | Sequence[Value],
+    inputs: Sequence[Value],
+    grad_outputs: Number | Sequence[Number] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> list[Any]: ...
 
 
-def grad(output: Value, inputs: Value | Sequence[Value], create_graph: bool = False) -> Any:
-    """The gradient of ``output`` with respect to each of ``inputs``.
+def grad(
+    outputs: Value | Sequence[Value],
+    inputs: Value | Sequence[Value],
+    grad_outputs: Number | Sequence[Number] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> Any:
+    """The gradient of ``outputs`` with respect to each of ``inputs``, as ``torch.autograd.grad``.
 
-    Reverse-mode differentiation of the graph that ``output`` was built
-    from: ``d output / d input`` summed over every path from the input to
-    the output (the chain rule). Unlike ``backward()`` it writes no ``.grad``
-    anywhere, and only visits the part of the graph between the inputs and
-    the output.
+    Reverse-mode differentiation of the graph the outputs were built from:
+    ``sum_k grad_outputs[k] * d outputs[k] / d input``, each derivative
+    summed over every path from the input to the output (the chain rule).
+    Unlike ``backward()`` it writes no ``.grad`` anywhere, runs no hooks, and
+    only visits the part of the graph between the inputs and the outputs.
 
     Args:
-        output: a ``Value`` (the function's result).
-        inputs: a ``Value`` or a sequence of ``Value``s that ``output``
-            depends on (leaves or interior nodes; an input that ``output``
-            does not depend on gets 0).
+        outputs: a ``Value`` (the function's result), or a sequence of them.
+        inputs: a ``Value`` or a sequence of ``Value``s (leaves or interior nodes).
+        grad_outputs: the seed per output (a number, or one per output);
+            ``None`` is 1 for each.
+        retain_graph: accepted for PyTorch's signature and ignored: graphs
+            are never freed by a backward pass here.
         create_graph: if ``False``, return floats. If ``True``, return
             ``Value``s connected to the graph (the derivative is built out of
             recorded ops, even inside ``no_grad()``), which can be passed to
             ``grad`` or ``backward()`` again for second and higher
             derivatives. A gradient that does not depend on any input (a
             constant) is then a new leaf ``Value``.
+        allow_unused: an input that no output depends on is a
+            ``RuntimeError`` (a mistake, usually: the wrong variable), as in
+            PyTorch; with ``allow_unused=True`` its gradient is ``None``.
 
     Returns:
         One gradient per input, in order: a list for a sequence of inputs, a
         single gradient for a single input ``Value``.
 
     Raises:
-        TypeError: ``output`` or an input is not a ``Value``.
+        TypeError: an output or an input is not a ``Value``; a seed is not a number.
+        ValueError: ``grad_outputs`` does not have one seed per output.
+        RuntimeError: an output does not depend on an input (without ``allow_unused``).
     """
-    if not isinstance(output, Value):
-        raise TypeError(f"grad: output must be a Value, got {type(output).__name__} {output!r}")
     single = isinstance(inputs, Value)
     wrt: list[Value] = [inputs] if single else list(inputs)  # type: ignore[list-item, arg-type]
     for i, v in enumerate(wrt):
         if not isinstance(v, Value):
             raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(v).__name__} {v!r}")
-    if create_graph:
-        with enable_grad():
-            adjoints = _adjoints(output, wrt, create_graph=True)
-        grads: list[Any] = [
-            a if isinstance(a, Value) else Value(a) for a in (adjoints.get(v, 0.0) for v in wrt)
-        ]
-    else:
-        adjoints = _adjoints(output, wrt, create_graph=False)
-        grads = [float(adjoints.get(v, 0.0)) for v in wrt]
+    seeded = _seeded_outputs(outputs, grad_outputs)
+    grads = _gradients(seeded, wrt, create_graph)
+    if not allow_unused:
+        unused = [i for i, g in enumerate(grads) if g is None]
+        if unused:
+            i = unused[0]
+            raise RuntimeError(
+                f"grad: input {wrt[i]!r} (inputs[{i}]) is not used to compute the output(s): the output "
+                "does not depend on it. Pass allow_unused=True to get None for it (as in PyTorch)"
+            )
     return grads[0] if single else grads
+
+
+def _seeded_outputs(outputs: Any, grad_outputs: Any) -> list[tuple[Value, float]]:
+    """``(output, seed)`` pairs, every output checked to be a Value and every seed a number."""
+    many = not isinstance(outputs, Value) and isinstance(outputs, Sequence)
+    outs = list(outputs) if many else [outputs]
+    for k, y in enumerate(outs):
+        if not isinstance(y, Value):
+            where = f"outputs[{k}]" if many else "output"
+            raise TypeError(f"grad: {where} must be a Value, got {type(y).__name__} {y!r}")
+    if grad_outputs is None:
+        seeds: list[Any] = [1.0] * len(outs)
+    else:
+        seeds = list(grad_outputs) if isinstance(grad_outputs, Sequence) else [grad_outputs]
+        if len(seeds) != len(outs):
+            raise ValueError(f"grad: {len(seeds)} grad_outputs for {len(outs)} outputs; give one per output")
+    for s in seeds:
+        if isinstance(s, Value) or not isinstance(s, (int, float)):
+            raise TypeError(f"grad: grad_outputs must be numbers, got {type(s).__name__} {s!r}")
+    return [(y, float(s)) for y, s in zip(outs, seeds)]
+
+
+def _gradients(seeded: list[tuple[Value, float]], wrt: list[Value], create_graph: bool) -> list[Any]:
+    """d(sum of seed * output)/d input per input; ``None`` for an input no output depends on."""
+    total: list[Any] = [None] * len(wrt)
+    for output, seed in seeded:
+        if create_graph:
+            with enable_grad():
+                adjoints = _adjoints(output, wrt, create_graph=True)
+        else:
+            adjoints = _adjoints(output, wrt, create_graph=False)
+        for i, v in enumerate(wrt):
+            if v in adjoints:
+                term = _times(adjoints[v], seed) if seed != 1 else adjoints[v]
+                total[i] = term if total[i] is None else _plus(total[i], term)
+    if create_graph:
+        return [g if g is None or isinstance(g, Value) else Value(g) for g in total]
+    return [g if g is None else float(g) for g in total]
+
+
+def _zeros_for_unused(grads: list[Any], create_graph: bool = False) -> list[Any]:
+    """``grads`` with 0 (a float, or a leaf Value with ``create_graph``) in place of ``None``."""
+    return [(Value(0.0) if create_graph else 0.0) if g is None else g for g in grads]
 
 
 def _adjoints(output: Value, wrt: list[Value], create_graph: bool) -> dict[Value, Any]:
@@ -140,11 +217,15 @@ def _adjoints(output: Value, wrt: list[Value], create_graph: bool) -> dict[Value
                 continue
             g = adjoints.get(node, 0.0)
             op: Any = node._op
-            if create_graph:  # the rule on Values: the derivative becomes graph
+            if not isinstance(op, Op):  # a node with its own _backward closure: probed, floats only
+                if create_graph:
+                    raise TypeError(_NO_RULE.format(op=op, node=node))
+                ds = local_derivatives(node)
+            elif create_graph:  # the rule on Values: the derivative becomes graph
                 ds = op.interpretation("value")(node, *kids)
             else:
                 ds = op.derivative(node.data, *[k.data for k in kids])
-            if op.arity == 1:
+            if isinstance(op, Op) and op.arity == 1:
                 ds = (ds,)
             for child, d in zip(kids, ds):
                 if child in relevant:
@@ -288,7 +369,7 @@ def jacobian(f: Callable[..., Any], inputs: Sequence[Number | Value]) -> list[li
         outputs = [outputs]
     if not isinstance(outputs, Sequence) or not all(isinstance(y, Value) for y in outputs):
         raise TypeError(f"jacobian: f must return a Value or a sequence of Values, got {outputs!r}")
-    return [grad(y, leaves) for y in outputs]
+    return [_grad_or_zero(y, leaves) for y in outputs]
 
 
 def hessian(f: Callable[..., Any], inputs: Sequence[Number | Value]) -> list[list[float]]:
@@ -310,5 +391,12 @@ def hessian(f: Callable[..., Any], inputs: Sequence[Number | Value]) -> list[lis
     out = f(*leaves)
     if not isinstance(out, Value):
         raise TypeError(f"hessian: f must return a Value, got {type(out).__name__} {out!r}")
-    first = grad(out, leaves, create_graph=True)
-    return [grad(g, leaves) for g in first]
+    first = _grad_or_zero(out, leaves, create_graph=True)
+    return [_grad_or_zero(g, leaves) for g in first]
+
+
+def _grad_or_zero(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list[Any]:
+    """:func:`grad` of one output for a list of inputs, 0 for an input it does not use
+    (what checks such as ``gradcheck`` compare with finite differences, which give 0 there)."""
+    grads = grad(output, list(inputs), create_graph=create_graph, allow_unused=True)
+    return _zeros_for_unused(grads, create_graph)

@@ -64,16 +64,31 @@ def _rng(seed: Seed) -> Any:
     raise TypeError(f"seed must be an int, a random.Random or None, got {type(seed).__name__}")
 
 
-def _activation_name(activation: Activation | None, nonlin: bool | None, default: str) -> Activation:
+def _activation_name(
+    activation: Activation | bool | None, nonlin: Activation | bool | None, default: str
+) -> Activation:
+    """The activation chosen by ``activation`` or micrograd's ``nonlin`` (at most one of them).
+
+    Either may be micrograd's bool (``True`` is ReLU, ``False`` linear), a name
+    of :data:`ACTIVATIONS` or a function of a ``Value``; ``None`` is ``default``.
+    """
     if nonlin is not None:  # micrograd's keyword
         if activation is not None:
             raise TypeError("give either activation= or micrograd's nonlin=, not both")
-        return "relu" if nonlin else "linear"
+        activation = nonlin
     if activation is None:
         return default
-    if callable(activation) or activation in ACTIVATIONS:
+    if activation is True or activation is False:
+        return "relu" if activation else "linear"
+    if isinstance(activation, str):
+        if activation in ACTIVATIONS:
+            return activation
+    elif callable(activation):
         return activation
-    raise ValueError(f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)} or a function")
+    raise ValueError(
+        f"unknown activation {activation!r}; choose one of {sorted(ACTIVATIONS)}, "
+        "True/False (micrograd's nonlin: ReLU/linear) or a function of a Value"
+    )
 
 
 class _LabelsParameters(type):
@@ -146,6 +161,16 @@ class Module(metaclass=_LabelsParameters):
         """Set every parameter's grad to 0 (do this before each backward pass)."""
         for p in self.parameters():
             p.grad = 0.0
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Freeze (``False``) or unfreeze (``True``) every parameter; returns ``self``, as PyTorch's.
+
+        A frozen parameter gets no gradient from ``backward()`` (its ``.grad``
+        stays as it is) and optimizers skip it.
+        """
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
 
     def state_dict(self) -> dict[str, float]:
         """Parameter values by dotted name: a plain, JSON-ready ``dict``."""
@@ -443,9 +468,12 @@ class Neuron(Module):
     Args:
         nin: number of inputs.
         activation: ``"relu"`` (default, as micrograd), ``"tanh"``,
-            ``"sigmoid"``, ``"leaky_relu"``, ``"softplus"``, ``"linear"``, or a
-            function of a ``Value``.
-        nonlin: micrograd's keyword: ``True`` is ReLU, ``False`` linear.
+            ``"sigmoid"``, ``"leaky_relu"``, ``"softplus"``, ``"linear"``, a
+            function of a ``Value``, or micrograd's bool (so ``Neuron(2, False)``
+            is micrograd's linear neuron). Any other name is a ``ValueError``.
+        nonlin: micrograd's keyword: ``True`` is ReLU, ``False`` linear; an
+            activation name or function is accepted too (``nonlin="tanh"``).
+            Read back as the bool :attr:`nonlin`.
         fused: one ``dot`` node for ``w . x + b`` (default), or micrograd's
             expanded chain of ``*`` and ``+`` nodes.
         init: ``"uniform"`` (micrograd's U(-1, 1)), ``"xavier"`` or ``"he"``.
@@ -456,9 +484,9 @@ class Neuron(Module):
     def __init__(
         self,
         nin: int,
-        activation: Activation | None = None,
+        activation: Activation | bool | None = None,
         *,
-        nonlin: bool | None = None,
+        nonlin: Activation | bool | None = None,
         fused: bool = True,
         init: str = "uniform",
         seed: Seed = None,
@@ -484,6 +512,23 @@ class Neuron(Module):
         f = self.activation
         return ACTIVATIONS[f](act) if isinstance(f, str) else f(act)
 
+    @property
+    def nonlin(self) -> bool:
+        """micrograd's flag: ``False`` for a linear neuron, ``True`` for any other activation.
+
+        Setting it sets :attr:`activation` as micrograd's constructor does:
+        ``True`` is ReLU, ``False`` linear.
+        """
+        return self.activation != "linear"
+
+    @nonlin.setter
+    def nonlin(self, flag: bool) -> None:
+        if flag is not True and flag is not False:
+            raise TypeError(
+                f"nonlin must be True (ReLU) or False (linear), got {flag!r}; set .activation instead"
+            )
+        self.activation = "relu" if flag else "linear"
+
     def __repr__(self) -> str:
         name = self.activation if isinstance(self.activation, str) else "custom"
         return f"{name.capitalize() if name != 'relu' else 'ReLU'}Neuron({len(self.w)})"
@@ -496,7 +541,9 @@ class Layer(Module):
     (as micrograd). Keyword arguments are passed to every :class:`Neuron`.
     """
 
-    def __init__(self, nin: int, nout: int, activation: Activation | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, nin: int, nout: int, activation: Activation | bool | None = None, **kwargs: Any
+    ) -> None:
         if not isinstance(nout, int) or isinstance(nout, bool) or nout < 1:
             raise ValueError(f"Layer needs at least one neuron, got nout={nout!r}")
         rng = _rng(kwargs.pop("seed", None))
@@ -564,16 +611,19 @@ class MLP(_Exportable, Module):
     Hidden layers use ``activation`` (ReLU by default), the last layer
     ``output_activation`` (linear by default), as micrograd. micrograd's
     ``MLP(2, [16, 16, 1])`` has 337 parameters and returns one ``Value``.
+    ``nonlin`` is another name for ``activation`` (micrograd's bool, a name
+    such as ``"tanh"`` or a function): ``MLP(2, [2, 1], nonlin="tanh")`` has
+    tanh hidden neurons; an unknown name is a ``ValueError``.
     """
 
     def __init__(
         self,
         nin: int,
         nouts: Sequence[int],
-        activation: Activation | None = None,
-        output_activation: Activation = "linear",
+        activation: Activation | bool | None = None,
+        output_activation: Activation | bool = "linear",
         *,
-        nonlin: bool | None = None,
+        nonlin: Activation | bool | None = None,
         seed: Seed = None,
         **kwargs: Any,
     ) -> None:

@@ -268,7 +268,8 @@ class Op(str):
     # -- text, pickling ------------------------------------------------------------
 
     def __repr__(self) -> str:
-        return f"Op({str.__repr__(self)})"
+        """The plain string's repr, ``'+'``, as micrograd's ``_op`` (an Op is a ``str``)."""
+        return str.__repr__(self)
 
     def __reduce__(self) -> tuple[Any, ...]:
         if self.family is not None:

@@ -93,7 +93,11 @@ class Optimizer:
             p.grad = 0.0
 
     def step(self) -> None:
-        """Update every parameter from its grad, all or nothing."""
+        """Update every parameter from its grad, all or nothing.
+
+        A frozen parameter (``p.requires_grad = False``) is skipped, as in
+        PyTorch: its value and its optimizer state stay as they are.
+        """
         steps = self.steps
         self._update(self.current_lr())
         if self.steps == steps:  # a subclass's own _update that does not count its steps
@@ -114,6 +118,7 @@ class Optimizer:
         old_data = [p.data for p in params]
         old_state = {name: getattr(self, name) for name in new_state}
         old_steps = self.steps
+        _keep_frozen(params, new_data, old_data, new_state, old_state)
         try:
             for name, values in new_state.items():
                 setattr(self, name, values)
@@ -237,3 +242,20 @@ class Adam(Optimizer):
         v = [b2 * vi + (1 - b2) * g * g for vi, g in zip(self.v, grads)]
         data = [p.data - lr * (mi / c1) / (math.sqrt(vi / c2) + eps) for p, mi, vi in zip(params, m, v)]
         return data, {"m": m, "v": v}
+
+
+def _keep_frozen(
+    params: list[Value],
+    new_data: list[float],
+    old_data: list[float],
+    new_state: dict[str, list[float]],
+    old_state: dict[str, Any],
+) -> None:
+    """In ``new_data`` and ``new_state``, every frozen parameter's old value and state (in place)."""
+    for i, p in enumerate(params):
+        if not p.requires_grad:
+            new_data[i] = old_data[i]
+            for name, values in new_state.items():
+                old = old_state[name]
+                if isinstance(old, list) and len(old) == len(values):
+                    values[i] = old[i]

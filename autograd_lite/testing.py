@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
 from autograd_lite.engine import Value, _is_real, apply, enable_grad, no_grad, topological_order
-from autograd_lite.functional import grad, jvp
+from autograd_lite.functional import _grad_or_zero, jvp
 from autograd_lite.ops import (
     ADD,
     BUILTIN_OPS,
@@ -348,7 +348,7 @@ def _graph_for_kinks(f: Callable[..., Any], args: Sequence[Value], order: int) -
     out = _call(f, args, "gradcheck")
     if order == 1:
         return out
-    first = grad(out, list(args), create_graph=True)
+    first = _grad_or_zero(out, list(args), create_graph=True)
     return Value.sum([out, *first])  # the forward graph and the gradient's
 
 
@@ -578,7 +578,7 @@ def _check_first_order(
     names = _input_names(f, args)
     with enable_grad():
         if mode == "rev":
-            analytic = grad(_call(f, args, who), args)
+            analytic = _grad_or_zero(_call(f, args, who), args)
         else:  # one forward pass along each input's axis
             axes = [[1.0 if j == i else 0.0 for j in range(len(args))] for i in range(len(args))]
             analytic = [_checked_jvp(f, args, axis, who) for axis in axes]
@@ -642,9 +642,9 @@ def gradgradcheck(
     n = len(args)
     with enable_grad():
         out = _call(f, args, "gradgradcheck")
-        first = grad(out, args, create_graph=True)
-        plain = grad(out, args)
-        analytic = [grad(g, args) for g in first]
+        first = _grad_or_zero(out, args, create_graph=True)
+        plain = _grad_or_zero(out, args)
+        analytic = [_grad_or_zero(g, args) for g in first]
     rows: list[Mismatch] = []
     columns: dict[str, int] = {}
     for i in range(n):
@@ -677,7 +677,7 @@ def _gradient_at(f: Callable[..., Any], args: Sequence[Value], j: int, x: float)
     args[j].data = x
     try:
         with enable_grad():
-            return grad(_call(f, args, "gradgradcheck"), list(args))
+            return _grad_or_zero(_call(f, args, "gradgradcheck"), list(args))
     except (ArithmeticError, ValueError) as err:
         raise ValueError(
             f"gradgradcheck: f failed at input {j} = {x!r} (a finite-difference step from {old!r}): "
@@ -1030,7 +1030,7 @@ def _derivative_function(f: Callable[..., Any], mode: str, i: int, n: int) -> Ca
     def derivative(*xs: Value) -> Value:
         with enable_grad():  # finite differences call this under no_grad(): the graph is needed here
             if mode == "rev":
-                return grad(_call(f, xs, "check_grads"), list(xs), create_graph=True)[i]  # type: ignore[no-any-return]
+                return _grad_or_zero(_call(f, xs, "check_grads"), list(xs), create_graph=True)[i]  # type: ignore[no-any-return]
             return jvp(f, list(xs), axis, create_graph=True)[1]  # type: ignore[no-any-return]
 
     derivative.__name__ = f"d{getattr(f, '__name__', 'f')}_d{i}_{mode}"

@@ -23,8 +23,9 @@ def test_grad_matches_backward_and_touches_no_grad(expression):
     nodes = topological_order(out)
     for v in nodes:
         v.grad = 0.25
-    floats = grad(out, leaves)
-    graphs = grad(out, leaves, create_graph=True)
+    # allow_unused: an input the expression does not use gets None (as PyTorch), 0 to backward()
+    floats = [0.0 if g is None else g for g in grad(out, leaves, allow_unused=True)]
+    graphs = [Value(0.0) if g is None else g for g in grad(out, leaves, create_graph=True, allow_unused=True)]
     assert all(v.grad == 0.25 for v in nodes), "grad() must not write .grad"
     assert all(isinstance(v.grad, float) for v in [*nodes, *graphs])
     for v in nodes:
@@ -58,20 +59,23 @@ def test_grad_with_respect_to_an_interior_node_is_its_adjoint():
     assert grad(out, [h, x]) == pytest.approx([2 - math.tanh(2.1) ** 2, 3 * (2 - math.tanh(2.1) ** 2)])
 
 
-def test_an_input_the_output_does_not_depend_on_gets_zero():
+def test_an_input_the_output_does_not_depend_on_is_an_error_unless_allowed_then_none():
     x, unused = Value(2.0), Value(5.0)
     out = x.exp()
-    assert grad(out, [x, unused]) == [pytest.approx(math.exp(2.0)), 0.0]
-    g = grad(out, [x, unused], create_graph=True)
-    assert g[1].data == 0.0 and not g[1]._prev
-    assert grad(x, x) == 1.0 and grad(x, unused) == 0.0
+    with pytest.raises(RuntimeError, match=r"inputs\[1\].*allow_unused=True"):
+        grad(out, [x, unused])
+    assert grad(out, [x, unused], allow_unused=True) == [pytest.approx(math.exp(2.0)), None]
+    assert grad(out, [x, unused], create_graph=True, allow_unused=True)[1] is None
+    assert grad(x, x) == 1.0 and grad(x, unused, allow_unused=True) is None
+    assert unused.grad == 0.0 and x.grad == 0.0, "a failed grad() writes nothing"
 
 
-def test_a_constant_gradient_with_create_graph_is_a_value_whose_derivative_is_zero():
+def test_a_constant_gradient_with_create_graph_is_a_value_that_depends_on_nothing():
     x = Value(2.0)
     g = grad(3 * x + 1, x, create_graph=True)
     assert isinstance(g, Value) and g.data == 3.0
-    assert grad(g, x) == 0.0
+    assert grad(g, x, allow_unused=True) is None
+    assert hessian(lambda u: 3 * u + 1, [2.0]) == [[0.0]], "hessian() keeps zeros for constants"
 
 
 def test_create_graph_records_the_gradient_even_under_no_grad():

@@ -130,7 +130,8 @@ def test_create_graph(op: Op, data: st.DataObject):
         except (ArithmeticError, ValueError):
             continue  # a step out of the domain
         for i, g in enumerate(first):
-            second = grad(g, xs[j]) if isinstance(g, Value) else 0.0
+            second = grad(g, xs[j], allow_unused=True) if isinstance(g, Value) else 0.0
+            second = 0.0 if second is None else second  # g does not depend on xs[j]
             numeric2 = (ups[i] - downs[i]) / (2 * h)
             if math.isfinite(numeric2):
                 assert math.isclose(second, numeric2, rel_tol=1e-3, abs_tol=1e-4 * (1 + abs(ups[i]))), (

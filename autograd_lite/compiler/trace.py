@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Union
 
 from autograd_lite.engine import _TRACER, Value, _Constant, _Detached, _is_real
+from autograd_lite.ops import Op
 
 __all__ = [
     "Guard",
@@ -412,6 +413,12 @@ class _Layout:
                 children, op = v._source  # type: ignore[attr-defined]
                 out.append(op, [slot(c) for c in children], False, op_numbers)
             else:
+                if not isinstance(v._op, Op):
+                    raise TypeError(
+                        f"compile: node {v!r} (op {str(v._op)!r}) was made with Value(data, _children, _op) "
+                        "and its own _backward closure; compiled code needs an op of the table "
+                        "(or custom_op) for every node: run it eagerly, or make the op with custom_op"
+                    )
                 out.append(v._op, [slot(c) for c in v._prev], True, op_numbers)
         return out
 
