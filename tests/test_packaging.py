@@ -44,6 +44,17 @@ def test_ruff_is_clean():
     assert ruff.returncode == 0, ruff.stdout + ruff.stderr
 
 
+def test_ruff_format_is_clean():
+    """The code is as `ruff format` writes it (CI runs this through the test suite)."""
+    trees = ["autograd_lite", "tests", "benchmarks", "scripts"]
+    ruff = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", *trees], cwd=ROOT, capture_output=True, text=True
+    )
+    if "No module named ruff" in ruff.stderr:
+        pytest.skip("ruff is not installed (pip install -e '.[dev]')")
+    assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+
+
 def readme_commands() -> list[str]:
     text = (ROOT / "README.md").read_text()
     block = re.search(r"```(?:sh|bash|console)?\n(.*?)```", text, re.S)

@@ -142,9 +142,11 @@ class Run:
         self.model, self.params, self.opt, self.settings, self.data = model, params, opt, settings, data
         self.rng, self.compiled = rng, step
         self.history = History()
-        self.best_loss, self.best_state, self.waited = float("inf"), None, 0
+        self.best_loss, self.waited = float("inf"), 0
+        self.best_state: list[float] | None = None  # the weights to restore when patience runs out
         self.checkpoint = Checkpoint.take(params, opt, self.history)
-        self.stepping, self.before_step = False, None  # an update under way, and the weights before it
+        self.stepping = False  # an update under way
+        self.before_step: list[float] | None = None  # the weights before it
 
     # -- the loop --
 
