@@ -35,10 +35,10 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, Callable, ClassVar, NamedTuple
 
 from autograd_lite._optional import MissingOptionalDependency
-from autograd_lite.compiler.trace import Program, Signature
+from autograd_lite.compiler.trace import Program, Signature, leaf_count
 
 __all__ = ["Backend", "BatchRun", "backend_names", "get_backend"]
 
@@ -211,3 +211,48 @@ def get_backend(name: str, where: str = "compile", device: Any = None) -> Backen
     backend = getattr(imported, cls)()
     _INSTANCES[name] = backend
     return backend if device is None else backend.on_device(device, where)
+
+
+def batch_matrix(
+    batched_args: Sequence[Any],
+    signature: Signature,
+    convert: Callable[[Any], Any],
+    concatenate: Callable[[list[Any]], Any],
+    from_samples: Callable[[list[Any]], Any],
+) -> Any:
+    """The batch as a ``(batch, n_inputs)`` matrix of an array library (NumPy, torch).
+
+    ``convert`` makes one batched argument an array (raising ``TypeError``,
+    ``RuntimeError`` or ``ValueError`` for what it cannot read, such as
+    Values); ``concatenate`` joins columns side by side; ``from_samples``
+    makes the matrix from the per-sample lists of ``signature.samples``,
+    the slow path taken for ragged or unreadable batches, whose errors name
+    the sample at fault.
+    """
+    if len(batched_args) != len(signature.in_structure):
+        raise TypeError(
+            f"compiled function takes {len(signature.in_structure)} batched argument(s), "
+            f"got {len(batched_args)}"
+        )
+    columns: list[Any] = []
+    try:
+        for i, (arg, s) in enumerate(zip(batched_args, signature.in_structure)):
+            try:
+                a = convert(arg)
+            except (TypeError, RuntimeError):  # Values or other objects: read sample by sample
+                raise ValueError from None
+            if a.ndim == 0:
+                raise ValueError
+            columns.append(a.reshape(len(a), -1))
+            if columns[-1].shape[1] != leaf_count(s):
+                raise TypeError(
+                    f"batched argument {i}: each sample has {columns[-1].shape[1]} number(s), "
+                    f"expected {leaf_count(s)}"
+                )
+        if len({c.shape[0] for c in columns}) > 1:
+            raise ValueError
+    except ValueError:  # ragged or mismatched: check each sample, with a message naming it
+        return from_samples(signature.samples(batched_args))
+    if not columns:
+        raise TypeError("batch: a function without inputs has nothing to batch over; call it instead")
+    return concatenate(columns) if len(columns) > 1 else columns[0]

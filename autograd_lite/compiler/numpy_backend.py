@@ -38,8 +38,8 @@ with optional_dependency("numpy", "the 'numpy' compile backend"):
     import numpy as np
 
 from autograd_lite import ops
-from autograd_lite.compiler.backend import Backend, BatchRun
-from autograd_lite.compiler.trace import Program, Signature, leaf_count
+from autograd_lite.compiler.backend import Backend, BatchRun, batch_matrix
+from autograd_lite.compiler.trace import Program, Signature
 
 __all__ = ["BatchedProgram", "NumpyBackend"]
 
@@ -435,35 +435,13 @@ class BatchedProgram:
 
 def _as_matrix(batched_args: Sequence[Any], signature: Signature) -> Array:
     """The batch as a ``(batch, n_inputs)`` float array."""
-    if len(batched_args) != len(signature.in_structure):
-        raise TypeError(
-            f"compiled function takes {len(signature.in_structure)} batched argument(s), "
-            f"got {len(batched_args)}"
-        )
-    columns = []
-    try:
-        for i, (arg, s) in enumerate(zip(batched_args, signature.in_structure)):
-            try:
-                a = np.asarray(arg, dtype=float)
-            except TypeError:  # Values (float() refuses them) or other objects: read sample by sample
-                raise ValueError from None
-            if a.ndim == 0:
-                raise ValueError
-            columns.append(a.reshape(len(a), -1))
-            if columns[-1].shape[1] != leaf_count(s):
-                raise TypeError(
-                    f"batched argument {i}: each sample has {columns[-1].shape[1]} number(s), "
-                    f"expected {leaf_count(s)}"
-                )
-        if len({c.shape[0] for c in columns}) > 1:
-            raise ValueError(
-                f"batched arguments have different lengths {sorted({c.shape[0] for c in columns})}"
-            )
-    except ValueError:  # ragged or mismatched: check each sample, with a message naming it
-        return np.asarray(signature.samples(batched_args), dtype=float).reshape(-1, signature.n_inputs)
-    if not columns:
-        raise TypeError("batch: a function without inputs has nothing to batch over; call it instead")
-    return np.concatenate(columns, axis=1) if len(columns) > 1 else columns[0]
+    return batch_matrix(
+        batched_args,
+        signature,
+        convert=lambda arg: np.asarray(arg, dtype=float),
+        concatenate=lambda columns: np.concatenate(columns, axis=1),
+        from_samples=lambda rows: np.asarray(rows, dtype=float).reshape(-1, signature.n_inputs),
+    )
 
 
 class NumpyBackend(Backend):

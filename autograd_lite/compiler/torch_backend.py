@@ -43,8 +43,8 @@ with optional_dependency("torch", "the 'torch' compile backend"):
     import torch
 
 from autograd_lite import ops, rules
-from autograd_lite.compiler.backend import Backend, BatchRun
-from autograd_lite.compiler.trace import Program, Signature, leaf_count
+from autograd_lite.compiler.backend import Backend, BatchRun, batch_matrix
+from autograd_lite.compiler.trace import Program, Signature
 
 __all__ = ["TorchBackend", "TorchProgram", "resolve_device"]
 
@@ -432,34 +432,14 @@ class _DeviceProgram:
 
 def _as_matrix(batched_args: Sequence[Any], signature: Signature, device: torch.device) -> Tensor:
     """The batch as a ``(batch, n_inputs)`` float64 tensor on ``device``."""
-    if len(batched_args) != len(signature.in_structure):
-        raise TypeError(
-            f"compiled function takes {len(signature.in_structure)} batched argument(s), "
-            f"got {len(batched_args)}"
-        )
-    columns = []
-    try:
-        for i, (arg, s) in enumerate(zip(batched_args, signature.in_structure)):
-            try:
-                a = torch.as_tensor(arg, dtype=F64, device=device)
-            except (TypeError, RuntimeError):  # Values or other objects: read sample by sample
-                raise ValueError from None
-            if a.ndim == 0:
-                raise ValueError
-            columns.append(a.reshape(len(a), -1))
-            if columns[-1].shape[1] != leaf_count(s):
-                raise TypeError(
-                    f"batched argument {i}: each sample has {columns[-1].shape[1]} number(s), "
-                    f"expected {leaf_count(s)}"
-                )
-        if len({c.shape[0] for c in columns}) > 1:
-            raise ValueError
-    except ValueError:  # ragged or mismatched: check each sample, with a message naming it
-        samples = signature.samples(batched_args)
-        return torch.tensor(samples, dtype=F64, device=device).reshape(-1, signature.n_inputs)
-    if not columns:
-        raise TypeError("batch: a function without inputs has nothing to batch over; call it instead")
-    return torch.cat(columns, dim=1) if len(columns) > 1 else columns[0]
+    n = signature.n_inputs
+    return batch_matrix(
+        batched_args,
+        signature,
+        convert=lambda arg: torch.as_tensor(arg, dtype=F64, device=device),
+        concatenate=lambda columns: torch.cat(columns, dim=1),
+        from_samples=lambda rows: torch.tensor(rows, dtype=F64, device=device).reshape(-1, n),
+    )
 
 
 class _Outputs:
