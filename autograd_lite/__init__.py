@@ -58,6 +58,7 @@ __all__ = [
     "GradcheckError",
     "GuardError",
     "RetraceWarning",
+    "detect_anomaly",
 ]
 # `compile` is loaded on first use too (autograd_lite.compile), but kept out of
 # __all__ so that `from autograd_lite import *` never shadows the builtin.
@@ -80,6 +81,7 @@ _LAZY = {
     "check_grads": "autograd_lite.testing",
     "GradcheckError": "autograd_lite.testing",
     "compile": "autograd_lite.compiler",
+    "detect_anomaly": "autograd_lite.anomaly",
     "GuardError": "autograd_lite.compiler",
     "RetraceWarning": "autograd_lite.compiler",
 }

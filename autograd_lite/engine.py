@@ -176,7 +176,6 @@ def _coerce(x: object, op: str) -> Value:
         v = _new(_Constant)
         v.data = x if cls is float else float(x)  # type: ignore[arg-type,assignment]
         v.grad = 0.0
-        v.label = ""
         return v
     if isinstance(x, Value):
         return x
@@ -190,12 +189,18 @@ def _coerce(x: object, op: str) -> Value:
 
 _new = object.__new__
 
+# Labels, by weak reference to their Value: most nodes have none, and a slot for
+# one would cost every node 8 bytes. A Value with no weak reference has no label.
+_LABELS: weakref.WeakKeyDictionary[Value, str] = weakref.WeakKeyDictionary()
+_weakref_count = weakref.getweakrefcount
+
 
 def _leaf(data: float, label: str = "") -> Value:
     v = _new(Value)
     v.data = data
     v.grad = 0.0
-    v.label = label
+    if label:
+        _LABELS[v] = label
     return v
 
 
@@ -203,7 +208,6 @@ def _constant(data: float) -> Value:
     v = _new(_Constant)
     v.data = data
     v.grad = 0.0
-    v.label = ""
     return v
 
 
@@ -220,7 +224,6 @@ def _node(data: float, children: tuple[Value, ...], op: Op) -> Value:
         v._source = (children, op)
     v.data = data
     v.grad = 0.0
-    v.label = ""
     return v
 
 
@@ -251,38 +254,43 @@ class Value:
     A value made by an op is an instance of a private subclass that adds the
     ``_prev`` and ``_op`` slots; a leaf (an input, a weight, a constant) has
     them as class attributes (``()`` and ``""``) and so costs 16 bytes less.
-    Always test with ``isinstance(x, Value)``.
+    Always test with ``isinstance(x, Value)``. Values take weak references
+    (``weakref.ref(v)``); labels live in a table beside the nodes, so a node
+    costs no byte for a label it does not have.
     """
 
-    __slots__ = ("data", "grad", "label")
+    __slots__ = ("data", "grad", "__weakref__")
 
     data: float
     grad: float
-    label: str
     _prev: tuple[Value, ...] = ()
     _op: str = ""
     _requires_grad: bool = True
 
-    def __new__(
-        cls, data: Number = 0.0, _children: Iterable[Value] = (), _op: str = "", label: str = ""
-    ) -> Value:
-        """A leaf; or, given ``_children`` or ``_op`` (micrograd's lecture), a node of one's own."""
-        if (_children or _op) and cls is Value:
-            return _new(_Custom)  # type: ignore[no-any-return]
-        return _new(cls)  # type: ignore[no-any-return]
-
     def __init__(self, data: Number, _children: Iterable[Value] = (), _op: str = "", label: str = "") -> None:
+        """A leaf; or, given ``_children`` or ``_op`` (micrograd's lecture), a node of one's own."""
         if label.__class__ is not str:
             raise TypeError(f"Value() label must be a str, got {_describe(label)}")
-        if _children or _op:
-            if self.__class__ is not _Custom:
-                raise TypeError(
-                    f"{type(self).__name__}(): _children and _op are for Value itself (micrograd's)"
-                )
-            _init_custom(self, _children, _op)  # type: ignore[arg-type]
-        self.data = _as_float(data)
+        self.data = data if data.__class__ is float else _as_float(data)
         self.grad = 0.0
-        self.label = label
+        if _children or _op:
+            _make_lecture_node(self, _children, _op, label)
+        elif label:
+            _LABELS[self] = label
+
+    @property
+    def label(self) -> str:
+        """An optional name, shown in graph pictures (``""`` when it has none)."""
+        return _LABELS.get(self, "") if _weakref_count(self) else ""
+
+    @label.setter
+    def label(self, text: str) -> None:
+        if text.__class__ is not str:
+            raise TypeError(f"label must be a str, got {_describe(text)}")
+        if text:
+            _LABELS[self] = text
+        elif _weakref_count(self):
+            _LABELS.pop(self, None)
 
     # -- arithmetic: a = self, b = other; each docstring states d/da, d/db --
 
@@ -294,7 +302,6 @@ class Value:
             c = _new(_Constant)
             c.data = other
             c.grad = 0.0
-            c.label = ""
             other = c
         elif not isinstance(other, Value):
             other = _coerce(other, ADD)
@@ -303,7 +310,6 @@ class Value:
         v = _new(_Node)
         v.data = self.data + other.data  # type: ignore[union-attr]
         v.grad = 0.0
-        v.label = ""
         v._prev = (self, other)
         v._op = ADD
         return v
@@ -319,7 +325,6 @@ class Value:
             c = _new(_Constant)
             c.data = other
             c.grad = 0.0
-            c.label = ""
             other = c
         elif not isinstance(other, Value):
             other = _coerce(other, SUB)
@@ -328,7 +333,6 @@ class Value:
         v = _new(_Node)
         v.data = self.data - other.data  # type: ignore[union-attr]
         v.grad = 0.0
-        v.label = ""
         v._prev = (self, other)
         v._op = SUB
         return v
@@ -344,7 +348,6 @@ class Value:
             c = _new(_Constant)
             c.data = other
             c.grad = 0.0
-            c.label = ""
             other = c
         elif not isinstance(other, Value):
             other = _coerce(other, MUL)
@@ -353,7 +356,6 @@ class Value:
         v = _new(_Node)
         v.data = self.data * other.data  # type: ignore[union-attr]
         v.grad = 0.0
-        v.label = ""
         v._prev = (self, other)
         v._op = MUL
         return v
@@ -407,7 +409,6 @@ class Value:
         v = _new(_Node)  # written out, as in __add__; the forward is RELU.forward's
         v.data = 0.0 if a <= 0 else a
         v.grad = 0.0
-        v.label = ""
         v._prev = (self,)
         v._op = RELU
         return v
@@ -554,7 +555,7 @@ class Value:
             _leaf_backward(self, gradient)
             return
         self.grad = gradient
-        if _EXTRAS[0]:  # some Value somewhere has a hook or is frozen: the general pass
+        if _EXTRAS[0] and _needs_general_pass(order):  # hooks, frozen leaves, closures
             _backward_with_extras(self, order, before)
             return
         node = self
@@ -730,15 +731,105 @@ class _Node(Value):
 class _Custom(Value):
     """A node made as in micrograd's lecture, ``Value(data, _children, _op)``.
 
-    It may be given its own ``_backward`` closure (an attribute of the
-    instance, which ``backward()`` then calls node by node), and, unlike the
-    nodes autograd_lite's ops make, it takes attributes of one's own and weak
-    references (``__dict__`` and ``__weakref__``, which cost bytes: only
-    these nodes have them). ``_op`` is the string given (micrograd's),
-    or an op of the table, whose rule is then used when no closure is set.
+    It may be given its own ``_backward`` closure (which ``backward()`` then
+    calls node by node) and attributes of one's own (``out._vis_color =
+    ...``). ``_op`` is the string given (micrograd's), or an op of the table,
+    whose rule is then used when no closure is set.
+
+    Same layout as a leaf (a leaf becomes one in ``Value.__init__``, so making
+    a leaf costs no check more): its ``grad`` slot holds a dict of its fields
+    (grad, label, ``_prev``, ``_op``, ``_backward`` and one's own), which the
+    properties below read. The dict is reached through a slot, so the cycle a
+    closure makes (``out -> _backward -> out``) is freed by the collector.
     """
 
-    __slots__ = ("_prev", "_op", "__dict__", "__weakref__")
+    __slots__ = ()
+
+    grad = property(
+        lambda self: _fields(self)["grad"],
+        lambda self, g: _fields(self).__setitem__("grad", g),
+        doc="d(root)/d(self) after ``root.backward()``.",
+    )
+    _prev = property(lambda self: _fields(self)["_prev"], doc="The children given, a tuple.")  # type: ignore[assignment]
+    _op = property(lambda self: _fields(self)["_op"], doc="The op given: micrograd's string.")  # type: ignore[assignment]
+
+    @property  # type: ignore[override]
+    def label(self) -> str:
+        return _fields(self)["label"]  # type: ignore[no-any-return]
+
+    @label.setter
+    def label(self, text: str) -> None:
+        if text.__class__ is not str:
+            raise TypeError(f"label must be a str, got {_describe(text)}")
+        _fields(self)["label"] = text
+
+    @property  # type: ignore[override]
+    def _backward(self) -> Callable[[], None]:
+        """Its own closure once assigned; until then micrograd's default (nothing passed on)."""
+        own = _fields(self).get("_backward")
+        return own if own is not None else functools.partial(Value._backward, self)
+
+    @_backward.setter
+    def _backward(self, closure: Callable[[], None]) -> None:
+        _fields(self)["_backward"] = closure
+
+    @property
+    def __dict__(self) -> dict[str, Any]:  # type: ignore[override]
+        """Its fields: so ``vars(node)`` shows them, as for micrograd's Values."""
+        return _fields(self)
+
+    def __getattr__(self, name: str) -> Any:  # only for attributes of one's own
+        try:
+            return _fields(self)[name]
+        except KeyError:
+            raise AttributeError(f"{self!r} has no attribute {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _LECTURE_OWN:
+            object.__setattr__(self, name, value)
+        else:
+            _fields(self)[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        if name in _LECTURE_OWN or name not in _fields(self):
+            raise AttributeError(f"cannot delete {name!r} of {self!r}")
+        del _fields(self)[name]
+
+
+_GRAD_SLOT = Value.__dict__["grad"]
+_LECTURE_OWN = frozenset(("data", "grad", "label", "_prev", "_op", "_backward", "__class__"))
+
+
+def _fields(v: Value) -> dict[str, Any]:
+    return _GRAD_SLOT.__get__(v, Value)  # type: ignore[no-any-return]
+
+
+def _make_lecture_node(v: Value, children: Iterable[Value], op: str, label: str) -> None:
+    """Turn the new leaf ``v`` into a node of one's own (a ``_Custom``) with these fields."""
+    if v.__class__ is not Value:
+        raise TypeError(f"{type(v).__name__}(): _children and _op are for Value itself (micrograd's)")
+    if isinstance(children, str) or not isinstance(children, Iterable):
+        raise TypeError(f"Value(): _children is micrograd's tuple of input Values, got {_describe(children)}")
+    kids = tuple(children)
+    for i, k in enumerate(kids):
+        if not isinstance(k, Value):
+            raise TypeError(f"Value(): _children[{i}] must be a Value, got {_describe(k)}")
+    if not isinstance(op, str):
+        raise TypeError(f"Value(): _op must be a str (micrograd's op name), got {_describe(op)}")
+    _GRAD_SLOT.__set__(v, {"grad": 0.0, "label": label, "_prev": kids, "_op": op})
+    v.__class__ = _Custom
+    _EXTRAS[0] = True  # backward() calls such nodes' own _backward(): see _needs_general_pass
+
+
+def _rebuild_lecture_node(data: float, fields: dict[str, Any]) -> Value:
+    """A node of one's own with these fields (a copy of the dict): for copy and pickle."""
+    v = _new(_Custom)
+    _DATA_SLOT.__set__(v, data)
+    _GRAD_SLOT.__set__(v, dict(fields))
+    return v  # type: ignore[no-any-return]
+
+
+_DATA_SLOT = Value.__dict__["data"]
 
 
 class _Constant(Value):
@@ -789,10 +880,14 @@ class _Detached(Value):
 # None of them costs the common case anything: a frozen leaf or a value made
 # under no_grad() is a leaf of its own class (no extra bytes), hooks live in a
 # dict outside the nodes, and backward() tests one flag per call (_EXTRAS:
-# set for good once a hook is registered or a leaf frozen) to choose the
-# general pass below over its fast loop.
+# set for good once a hook is registered, a leaf frozen or a node of one's
+# own made). Only when it is set does backward() look through the graph it
+# is given (_needs_general_pass) to choose the general pass below over its
+# fast loop: a graph without such things keeps the fast loop.
 
 _EXTRAS = [False]
+# While detect_anomaly() is on: its check of each chain-rule step (autograd_lite.anomaly).
+_ANOMALY: list[Callable[[Value, list[float]], None] | None] = [None]
 _HOOKS: dict[Value, list[Callable[[float], Any]]] = {}
 
 
@@ -833,6 +928,25 @@ def _run_hooks(v: Value, g: float) -> float:
     return g
 
 
+def _needs_general_pass(order: list[Value]) -> bool:
+    """Whether this graph has a hook, a frozen leaf or a node with its own closure.
+
+    Asked only once something of the kind exists in the process (``_EXTRAS``):
+    one look at each node and each leaf, so a graph without them keeps the
+    fast loop, whatever other graphs hold.
+    """
+    if _ANOMALY[0] is not None:
+        return True
+    hooks = _HOOKS
+    for node in order:
+        if node.__class__ is _Custom or node in hooks:
+            return True
+        for c in node._prev:
+            if not c._requires_grad or c in hooks:
+                return True
+    return False
+
+
 def _backward_with_extras(root: Value, order: list[Value], before: dict[Value, Any]) -> None:
     """backward()'s pass when hooks or frozen leaves may be in the graph.
 
@@ -848,11 +962,17 @@ def _backward_with_extras(root: Value, order: list[Value], before: dict[Value, A
     for leaf in special:
         leaf.grad = 0.0
     node = root
+    check = _ANOMALY[0]
     try:
         for node in reversed(order):
             if node in _HOOKS:
                 node.grad = _run_hooks(node, node.grad)
-            node._backward()
+            if check is None:
+                node._backward()
+            else:
+                kids_grads = [k.grad for k in node._prev]
+                node._backward()
+                check(node, kids_grads)
         node = order[0]
         for leaf, old in special.items():
             leaf.grad = old + _run_hooks(leaf, leaf.grad) if leaf._requires_grad else old
@@ -878,19 +998,6 @@ class RemovableHandle:
             hooks.remove(self._hook)
             if not hooks:
                 del _HOOKS[self._value]
-
-
-def _init_custom(v: _Custom, children: Iterable[Value], op: str) -> None:
-    if isinstance(children, str) or not isinstance(children, Iterable):
-        raise TypeError(f"Value(): _children is micrograd's tuple of input Values, got {_describe(children)}")
-    kids = tuple(children)
-    for i, k in enumerate(kids):
-        if not isinstance(k, Value):
-            raise TypeError(f"Value(): _children[{i}] must be a Value, got {_describe(k)}")
-    if not isinstance(op, str):
-        raise TypeError(f"Value(): _op must be a str (micrograd's op name), got {_describe(op)}")
-    v._prev, v._op = kids, op
-    _EXTRAS[0] = True  # backward() calls such nodes' own _backward(): the general pass
 
 
 def _probe(node: Value) -> tuple[float, ...]:
@@ -1132,13 +1239,13 @@ def topological_order(root: Value) -> list[Value]:
 # in its arguments); the registry only decides how deep pickle goes.
 
 _LEAF_CLASSES: frozenset[type] = frozenset((Value, _Constant, _Frozen, _Untracked))
-_OWN_CLASSES: frozenset[type] = _LEAF_CLASSES | {_Node, _Detached}  # not _Custom: copied the default way
+_OWN_CLASSES: frozenset[type] = _LEAF_CLASSES | {_Node, _Detached}  # not _Custom: by its __reduce_ex__
 
 
 def _shallow_copy(v: Value) -> Value:
     cls = v.__class__
     if cls not in _OWN_CLASSES:  # a user's subclass: copy's default way
-        return copy._reconstruct(v, None, *object.__reduce_ex__(v, 4))  # type: ignore[attr-defined,no-any-return]
+        return copy._reconstruct(v, None, *_reduce_value(v, 4))  # type: ignore[attr-defined,no-any-return]
     c: Any = _new(cls)
     c.data, c.grad, c.label = v.data, v.grad, v.label
     if cls is _Node:
@@ -1156,7 +1263,7 @@ def _deep_copy(root: Value, memo: dict[int, Any]) -> Value:
     the originals are kept alive with the memo, as :mod:`copy` does.
     """
     if root.__class__ not in _OWN_CLASSES:  # a user's subclass: copy's default way
-        return copy._reconstruct(root, memo, *object.__reduce_ex__(root, 4))  # type: ignore[attr-defined,no-any-return]
+        return copy._reconstruct(root, memo, *_reduce_value(root, 4))  # type: ignore[attr-defined,no-any-return]
     copied: list[Value] = []
     stack = [root]
     while stack:
@@ -1202,9 +1309,21 @@ def _reduce_value(v: Value, protocol: SupportsIndex) -> str | tuple[Any, ...]:
         inputs, op = v._source  # type: ignore[attr-defined]
     elif cls in _LEAF_CLASSES:
         return (_unpickle_leaf, (cls, v.data, v.grad, v.label))
+    elif cls is _Custom:
+        return (_rebuild_lecture_node, (v.data, _fields(v)))
     else:
-        return object.__reduce_ex__(v, protocol)  # a user's subclass: the default way
+        return _with_label(object.__reduce_ex__(v, protocol), v)  # a user's subclass: the default way
     return (_unpickle_node, (cls, v.data, v.grad, v.label, _PICKLE_STARTS, _Below(v), inputs, op))
+
+
+def _with_label(reduced: Any, v: Value) -> Any:
+    """A default ``__reduce_ex__`` result with ``v``'s label put among its slots' state
+    (labels live outside the object, so the default way would drop it)."""
+    label = v.label
+    if not label or not isinstance(reduced, tuple) or len(reduced) < 3 or not isinstance(reduced[2], tuple):
+        return reduced
+    own, slots = reduced[2]
+    return (*reduced[:2], (own, {**(slots or {}), "label": label}), *reduced[3:])
 
 
 def _unpickle_leaf(cls: type, data: float, grad: float, label: str) -> Value:

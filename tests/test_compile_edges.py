@@ -144,13 +144,15 @@ def test_retracing_stays_bounded_over_3000_calls():
     compiled = al.compile(_bucketed, (0.5,), max_traces=2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RetraceWarning)
-        for i in range(2500):
+        for i in range(1300):
             compiled(i % 4 + 0.5)
-        tracemalloc.start()  # the last 500 calls measured (tracing memory is slow)
+        tracemalloc.start()  # the last 1,500 calls measured (tracing memory is slow)
         try:
+            for i in range(200):  # tables' one-off growth (labels, caches) outside the window
+                compiled(i % 4 + 0.5)
             gc.collect()
             before = tracemalloc.get_traced_memory()[0]
-            for i in range(500):
+            for i in range(1500):
                 compiled(i % 4 + 0.5)
             gc.collect()
             after = tracemalloc.get_traced_memory()[0]
@@ -160,8 +162,9 @@ def test_retracing_stays_bounded_over_3000_calls():
     assert len(compiled.traces) == 2
     compiled(0.5)
     assert len(compiled.params) <= 3  # the kept traces' leaves (and a dropped one's, until the next call)
-    # Before: each retrace kept its leaf as a parameter (+80 KB over these 500 calls).
-    assert after - before < 16_000, f"memory grew by {after - before} bytes over 500 retracing calls"
+    # Before: each retrace kept its leaf as a parameter (+240 KB over these 1,500 calls); what
+    # is left is tables' growth that does not scale with the calls (a dict resizing).
+    assert after - before < 40_000, f"memory grew by {after - before} bytes over 1,500 retracing calls"
     assert len(compiled.retrace_reasons) == 2
 
 

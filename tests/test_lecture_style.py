@@ -8,8 +8,10 @@ attributes of one's own on a Value and weak references to it.
 
 from __future__ import annotations
 
+import copy
 import gc
 import math
+import pickle
 import weakref
 
 import pytest
@@ -140,13 +142,46 @@ def test_a_lecture_node_takes_attributes_and_weak_references():
     assert ref() is None
 
 
+def test_every_value_takes_weak_references_and_its_label_lives_and_dies_with_it():
+    a, b = Value(1.0, label="a"), Value(2.0)
+    node = a * b
+    node.label = "n"
+    refs = [weakref.ref(v) for v in (a, b, node)]
+    assert [r() for r in refs] == [a, b, node]
+    assert (a.label, b.label, node.label) == ("a", "", "n")
+    node.label = ""
+    assert node.label == ""
+    del a, b, node
+    gc.collect()
+    assert [r() for r in refs] == [None, None, None], "a label keeps nothing alive"
+    with pytest.raises(TypeError, match="label must be a str"):
+        Value(1.0).label = 3  # type: ignore[assignment]
+
+
 def test_plain_leaves_and_op_nodes_keep_their_slots_so_the_readme_says_to_use_a_dict():
     a, b = Value(1.0), Value(2.0)
     with pytest.raises(AttributeError):
         a.m = 0  # type: ignore[attr-defined]
-    with pytest.raises(TypeError):
-        weakref.ref(a * b)
     with pytest.raises(AttributeError):
         (a * b)._backward = lambda: None  # type: ignore[method-assign]
     m = {p: 0.0 for p in (a, b)}  # per-parameter state, keyed by identity
     assert m[a] == 0.0 and len(m) == 2
+
+
+def test_a_lecture_node_copies_and_pickles_with_its_fields_and_is_freed_with_its_closure_cycle():
+    a = Value(2.0, label="a")
+    n = Value(5.0, (a,), "mystery", label="n")
+    n.color = "red"
+    c = copy.copy(n)
+    assert (c.data, c.label, c._prev, c._op, c.color) == (5.0, "n", (a,), "mystery", "red")
+    c.grad = 3.0
+    assert n.grad == 0.0, "a copy has its own fields"
+    d = copy.deepcopy(n)
+    assert d._prev[0] is not a and d._prev[0].label == "a" and d.color == "red"
+    p = pickle.loads(pickle.dumps(n))
+    assert (p.data, p.label, p._op, p.color, p._prev[0].data) == (5.0, "n", "mystery", "red", 2.0)
+    e = lecture_exp(a)
+    ref = weakref.ref(e)
+    del e
+    gc.collect()
+    assert ref() is None

@@ -246,3 +246,23 @@ def test_the_hook_path_and_the_fast_path_agree_on_every_grad():
 
     assert grads(True) == grads(False)
     assert all(math.isfinite(g) for g in grads(False))
+
+
+def test_a_graph_without_hooks_frozen_leaves_or_closures_keeps_the_fast_loop(monkeypatch):
+    """A hook, a frozen leaf or a lecture node elsewhere in the process does not slow other graphs."""
+    from autograd_lite import engine
+
+    elsewhere = Value(1.0)
+    handle = elsewhere.register_hook(lambda g: g)
+    frozen = Value(2.0).requires_grad_(False)
+    lecture = Value(3.0, (elsewhere,), "mine")
+    general = []
+    real = engine._backward_with_extras
+    monkeypatch.setattr(engine, "_backward_with_extras", lambda *a: (general.append(a[0]), real(*a)))
+    x = Value(2.0)
+    (x * x + 1.0).backward()
+    assert general == [] and x.grad == 4.0
+    for root in (elsewhere * 2.0, frozen * x, lecture * 2.0):  # each of these needs the general pass
+        root.backward()
+    assert len(general) == 3
+    handle.remove()
