@@ -33,13 +33,12 @@ from __future__ import annotations
 import functools
 import linecache
 import math
-import os
-import sys
 import threading
 import weakref
 from typing import Any, Callable
 
 from autograd_lite import engine
+from autograd_lite._callers import user_frame
 from autograd_lite.engine import Value
 from autograd_lite.ops import Op
 
@@ -52,7 +51,6 @@ _OP_METHODS = (
     "sigmoid", "softplus", "exp", "log", "sqrt", "sin", "cos", "sum", "dot",
 )  # fmt: skip
 
-_PACKAGE = os.path.dirname(os.path.abspath(engine.__file__)) + os.sep
 _ORIGINS: weakref.WeakKeyDictionary[Value, str] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 _OPEN = [0]  # blocks open
@@ -177,9 +175,7 @@ def _where(v: Value) -> str:
 
 def _user_line() -> str:
     """The innermost frame outside autograd_lite: ``file:line in function: source``."""
-    frame = sys._getframe(2)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
-        frame = frame.f_back  # type: ignore[assignment]
+    frame, _ = user_frame()
     if frame is None:
         return "autograd_lite itself"
     filename, line = frame.f_code.co_filename, frame.f_lineno

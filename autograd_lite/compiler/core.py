@@ -54,7 +54,6 @@ Example:
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 import warnings
@@ -63,6 +62,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from autograd_lite._callers import user_frame
 from autograd_lite.compiler.backend import Backend, get_backend
 from autograd_lite.compiler.python_backend import PythonProgram
 from autograd_lite.compiler.trace import Guard, Program, Signature, TraceError, trace
@@ -424,14 +424,9 @@ class CompiledFunction:
         )
 
 
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-
 def _warn(message: str) -> None:
     """A :class:`RetraceWarning` attributed to the first line outside autograd_lite (the user's call)."""
-    level, frame = 2, sys._getframe(1)  # level 1 is this function
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
-        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    _, level = user_frame()
     warnings.warn(message, RetraceWarning, stacklevel=level)
 
 

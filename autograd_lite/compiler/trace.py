@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Union
 
+from autograd_lite._callers import user_frame
 from autograd_lite.engine import _TRACER, Value, _Constant, _Detached, _is_real
 from autograd_lite.ops import Op
 
@@ -312,14 +312,9 @@ def _results(result: Any, out: list[Value]) -> Structure:
 # The recorder: installed in the engine while the function runs.
 
 
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-
 def _caller() -> str:
     """``"file.py:12"``: the innermost frame outside autograd_lite (the user's line)."""
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
-        frame = frame.f_back  # type: ignore[assignment]
+    frame, _ = user_frame()
     if frame is None:
         return ""
     return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}"
