@@ -67,6 +67,14 @@ def _op_text(node: Value) -> str:
     return text if len(text) <= 8 else text[:7] + "\u2026"
 
 
+def _sized_node(graph: Any, name: str, shape: str, size: tuple[float, float]) -> None:
+    """Make node ``name`` an empty ``shape`` of exactly ``size`` (points), for our own text."""
+    width, height = size
+    graph.node(
+        name, label="", shape=shape, fixedsize="true", width=f"{width / 72:.4f}", height=f"{height / 72:.4f}"
+    )
+
+
 def _layout(walk: _Walk, lines: dict[Value, list[str]], rankdir: str) -> _Layout:
     """Lay out draw_graph's picture with boxes sized for our text; one ``dot`` run."""
     graph = draw_graph(walk.root, rankdir=rankdir, names=walk.names, collapse=False, legend=False)
@@ -74,25 +82,9 @@ def _layout(walk: _Walk, lines: dict[Value, list[str]], rankdir: str) -> _Layout
     ids = {}
     for i, node in enumerate(walk.nodes):  # viz's contract: value i of topological_order is "v<i>"
         ids[f"v{i}"], ids[f"v{i}_op"] = node, node
-        width, height = _value_size(lines[node])
-        graph.node(
-            f"v{i}",
-            label="",
-            shape="box",
-            fixedsize="true",
-            width=f"{width / 72:.4f}",
-            height=f"{height / 72:.4f}",
-        )
+        _sized_node(graph, f"v{i}", "box", _value_size(lines[node]))
         if node._prev:
-            width, height = _op_size(_op_text(node))
-            graph.node(
-                f"v{i}_op",
-                label="",
-                shape="ellipse",
-                fixedsize="true",
-                width=f"{width / 72:.4f}",
-                height=f"{height / 72:.4f}",
-            )
+            _sized_node(graph, f"v{i}_op", "ellipse", _op_size(_op_text(node)))
     try:
         data = json.loads(graph.pipe(format="json0", encoding="utf-8"))
     except graphviz.ExecutableNotFound as error:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -330,22 +330,18 @@ class Run:
     def first_at_fault(self, batch: list[int]) -> tuple[int | None, str | None]:
         """The first training sample of ``batch`` whose own loss, output or gradient is not finite."""
         saved = [p.grad for p in self.params]
+
+        def problem_of(i: int) -> str | None:
+            inputs, targets = [self.data.X[i]], [self.data.y[i]]
+            preds, sample_loss = self.forward(inputs, targets)
+            problem = _value_problem(sample_loss, preds)
+            if problem is None:
+                self.backward(inputs, preds, sample_loss)
+                problem = _grad_problem(self.params)
+            return problem
+
         try:
-            for i in batch:
-                try:
-                    inputs, targets = [self.data.X[i]], [self.data.y[i]]
-                    preds, sample_loss = self.forward(inputs, targets)
-                    problem = _value_problem(sample_loss, preds)
-                    if problem is None:
-                        self.backward(inputs, preds, sample_loss)
-                        problem = _grad_problem(self.params)
-                except ArithmeticError as error:
-                    problem = f"{type(error).__name__}: {error}"
-                except Exception:  # a loss that wants whole batches: look no further
-                    continue
-                if problem is not None:
-                    return i, problem
-            return None, None
+            return _first_problem(batch, problem_of)
         finally:
             for p, g in zip(self.params, saved):
                 p.grad = g
@@ -369,15 +365,31 @@ class Run:
 def _first_validation_fault(
     model: Any, validation: tuple[Sequence[Any], Sequence[Any]], loss_fn: LossFn
 ) -> tuple[int | None, str | None]:
-    for j, (x, t) in enumerate(zip(*validation)):
+    xs, targets = validation
+
+    def problem_of(j: int) -> str | None:
+        with no_grad():
+            pred = model(xs[j])
+            return _value_problem(loss_fn([pred], [targets[j]]), [pred])
+
+    return _first_problem(range(min(len(xs), len(targets))), problem_of)
+
+
+def _first_problem(
+    samples: Iterable[int], problem_of: Callable[[int], str | None]
+) -> tuple[int | None, str | None]:
+    """The first sample whose ``problem_of`` is not None, and that problem.
+
+    An ``ArithmeticError`` is the sample's problem; any other error (a loss
+    that wants whole batches) passes the sample over.
+    """
+    for i in samples:
         try:
-            with no_grad():
-                pred = model(x)
-                problem = _value_problem(loss_fn([pred], [t]), [pred])
+            problem = problem_of(i)
         except ArithmeticError as error:
             problem = f"{type(error).__name__}: {error}"
-        except Exception:  # a loss that wants whole batches: look no further
+        except Exception:
             continue
         if problem is not None:
-            return j, problem
+            return i, problem
     return None, None
