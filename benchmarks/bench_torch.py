@@ -24,8 +24,6 @@ with each engine's ratio to the floor. PyTorch runs on one thread by default
 from __future__ import annotations
 
 import argparse
-import gc
-import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,10 +39,10 @@ from benchmarks.bench_train import (
     N_POINTS,
     Engine,
     _restorable,
+    alternating_medians,
     initial_weights,
     make_engines,
     moons,
-    timed,
 )
 
 
@@ -148,17 +146,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     torch.set_num_threads(args.threads)
 
     engines = make_torch_engines()
-    for engine in engines:  # warm up
-        engine.reset()
-        engine.step()
-    gc.collect()
-    gc.freeze()
-    times: dict[str, list[float]] = {e.name: [] for e in engines}
-    for _ in range(args.rounds):
-        for engine in engines:
-            times[engine.name].append(timed(engine))
-    gc.unfreeze()
-    median = {name: statistics.median(ts) for name, ts in times.items()}
+    median = alternating_medians(engines, args.rounds)
     floor = median["numpy by hand"]
     print(f"W3 on the torch backend: MLP(2, [16, 16, 1]) on {N_POINTS} points, float64, CPU")
     print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), NumPy {np.__version__}, "

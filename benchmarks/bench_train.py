@@ -266,6 +266,24 @@ def timed(engine: Engine) -> float:
     return (time.perf_counter() - start) / engine.reps
 
 
+def alternating_medians(engines: list[Engine], rounds: int) -> dict[str, float]:
+    """Median seconds per step of each engine, after a warm-up, over ``rounds`` alternating rounds.
+
+    The heap is collected and frozen first, so each engine pays only for its own garbage.
+    """
+    for engine in engines:  # warm up
+        engine.reset()
+        engine.step()
+    gc.collect()
+    gc.freeze()
+    times: dict[str, list[float]] = {e.name: [] for e in engines}
+    for _ in range(rounds):
+        for engine in engines:
+            times[engine.name].append(timed(engine))
+    gc.unfreeze()
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
 def main(argv: list[str] | None = None) -> dict[str, float]:
     """Run the benchmark; print the table; return the median seconds per step by engine."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -276,17 +294,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = parser.parse_args(argv)
 
     engines = make_engines(include_micrograd=not args.no_micrograd)
-    for engine in engines:  # warm up
-        engine.reset()
-        engine.step()
-    gc.collect()
-    gc.freeze()
-    times: dict[str, list[float]] = {e.name: [] for e in engines}
-    for _ in range(args.rounds):
-        for engine in engines:
-            times[engine.name].append(timed(engine))
-    gc.unfreeze()
-    median = {name: statistics.median(ts) for name, ts in times.items()}
+    median = alternating_medians(engines, args.rounds)
 
     floor = median["numpy by hand"]
     print(
