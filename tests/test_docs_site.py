@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from autograd_lite import Value
 from tests.optional import require
 
 for _package in ("mkdocs", "material", "mkdocstrings_handlers.python", "mkdocs_jupyter"):
@@ -176,12 +177,12 @@ def test_page_examples_print_what_the_page_says(name: str, tmp_path: Path, monke
 def test_getting_started_chain_rule_claim() -> None:
     """The page, after its first example: do/dx = w (1 - o^2), do/dw = x (1 - o^2), do/db = 1 - o^2."""
     code, _ = examples((DOCS / "getting-started.md").read_text())[0]
-    scope: dict[str, object] = {}
+    scope: dict[str, Value] = {}
     with contextlib.redirect_stdout(io.StringIO()):
         exec(code, scope)
     o, x, w, b = (scope[k] for k in "oxwb")
-    local = 1 - o.data**2  # type: ignore[attr-defined]
-    assert (x.grad, w.grad, b.grad) == pytest.approx((w.data * local, x.data * local, local))  # type: ignore[attr-defined]
+    local = 1 - o.data**2
+    assert (x.grad, w.grad, b.grad) == pytest.approx((w.data * local, x.data * local, local))
 
 
 def test_readme_links_to_the_docs_pages() -> None:
