@@ -363,7 +363,9 @@ def find_kinks(
     between the three points makes the central difference meaningless there.
 
     Args:
-        f, inputs, eps: as for :func:`gradcheck`.
+        f: as for :func:`gradcheck`.
+        inputs: as for :func:`gradcheck`.
+        eps: as for :func:`gradcheck`.
         order: 1 for the graph of ``f``; 2 also scans the graph of its
             gradient (what :func:`gradgradcheck` differentiates).
 
@@ -539,7 +541,8 @@ def gradcheck(
             ``f`` itself and its ``.data`` moved and restored, so ``f`` may
             use it through a closure, e.g. a model's parameters).
         eps: relative finite-difference step.
-        atol, rtol: absolute and relative tolerance on each derivative.
+        atol: absolute tolerance on each derivative.
+        rtol: relative tolerance on each derivative.
         relative: check each derivative to ``rtol`` of itself however small it
             is: ``|analytic - numeric| <= rtol * |numeric| + bound``, with no
             ``atol``, where ``numeric, bound`` are :func:`numerical_derivative`'s
@@ -710,7 +713,8 @@ def values(
     """A strategy for finite floats in ``[low, high]``, kept ``margin`` away from ``avoid``.
 
     Args:
-        low, high: the interval (ignored when ``domain`` is given).
+        low: the interval's lower end (ignored when ``domain`` is given).
+        high: its upper end (ignored when ``domain`` is given).
         domain: an op's :class:`~autograd_lite.ops.Domain` (``op.domain[0]``):
             draw within it, shrunk by ``margin`` at both ends, away from its
             kinks, whole numbers if it says ``integer``.
@@ -853,7 +857,8 @@ def expressions(
             values default to ``values(-3, 3)``.
         ops: ops to draw from (``Op``s from :mod:`autograd_lite.ops` or
             custom ops); default :data:`DEFAULT_EXPRESSION_OPS`.
-        min_steps, max_steps: how many steps to try.
+        min_steps: the fewest steps to try.
+        max_steps: the most steps to try.
         max_arguments: the most inputs a variadic op (``sum``, ``dot``) gets.
         margin: the distance kept from domain ends and kinks.
         bound: the largest size an intermediate result may have.
@@ -997,7 +1002,9 @@ def check_grads(
         inputs: the point (numbers or ``Value``s, as for :func:`gradcheck`).
         modes: any of ``"fwd"`` and ``"rev"``.
         order: how many derivatives deep to check (1 or more).
-        eps, atol, rtol: as for :func:`gradcheck`.
+        eps: as for :func:`gradcheck`.
+        atol: as for :func:`gradcheck`.
+        rtol: as for :func:`gradcheck`.
 
     Returns:
         ``True`` when every check passes.

@@ -97,11 +97,12 @@ def fit(
     Args:
         model: a :class:`~autograd_lite.nn.Module` (or any callable with
             ``parameters()``) mapping one sample to a Value or list of Values.
-        X, y: samples and targets: lists or NumPy arrays (any real dtype;
-            NumPy numbers become Python floats and ints). A sample is a number
-            or a (nested) list of numbers; a target is a number or a list of
-            numbers (1-D or 2-D ``y``); with several outputs per sample,
-            ``"mse"``, ``"hinge"`` and ``"bce"`` average over every output.
+        X: the samples: a list or NumPy array (any real dtype; NumPy numbers
+            become Python floats and ints). A sample is a number or a (nested)
+            list of numbers.
+        y: the targets, a list or NumPy array as ``X``: a target is a number
+            or a list of numbers (1-D or 2-D ``y``); with several outputs per
+            sample, ``"mse"``, ``"hinge"`` and ``"bce"`` average over every output.
         loss: ``"mse"``, ``"hinge"`` (labels -1/+1), ``"bce"`` (logits, labels
             0/1), ``"cross_entropy"`` (class scores, integer labels), or a
             function ``(predictions, targets) -> Value``.

@@ -2,6 +2,7 @@
 
     python scripts/dev.py demo [demo options]      # what `make demo` does
     python scripts/dev.py test [pytest options]    # what `make test` does
+    python scripts/dev.py docs [serve]             # what `make docs` does: the site in site/
     python scripts/dev.py setup demo|test          # only the set-up part
     python scripts/dev.py plan demo|test           # what set-up would install, as JSON
 
@@ -18,6 +19,10 @@ Homebrew), else a message saying how to install them.
   ``dot``, Chromium for the browser tests. The suite runs in ``.venv`` on its
   Python; before it, ``scripts/matrix.py`` runs a quick subset on every other
   supported CPython found on the machine (``--no-matrix`` skips that).
+* ``docs``: ``[docs]`` (MkDocs, Material, mkdocstrings, mkdocs-jupyter);
+  builds the documentation site into ``site/`` with ``mkdocs build --strict``
+  (a warning fails the build, as in CI); ``docs serve`` serves it with live
+  reload instead.
 
 Only the standard library is used here, so any Python 3.9+ can run it.
 """
@@ -40,6 +45,7 @@ VENV = ROOT / ".venv"
 PROFILES: dict[str, dict[str, list[str]]] = {
     "demo": {"extras": ["plot", "numpy"], "system": ["graphviz"]},
     "test": {"extras": ["dev"], "system": ["graphviz", "chromium"]},
+    "docs": {"extras": ["docs"], "system": []},
 }
 """What each step installs: the package's extras, and system packages (Debian names)."""
 
@@ -192,15 +198,25 @@ def test(args: list[str]) -> int:
     return code or failed
 
 
+def docs(args: list[str]) -> int:
+    """``mkdocs build --strict`` into ``site/`` (options passed on), or ``mkdocs serve`` for ``serve``."""
+    python = setup("docs")
+    command = ["serve", *args[1:]] if args[:1] == ["serve"] else ["build", "--strict", *args]
+    quiet = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # Material's banner about MkDocs 2, on every build
+    return run([python, "-m", "mkdocs", *command], env=quiet)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python scripts/dev.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("step", choices=["demo", "test", "setup", "plan"])
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help="for demo/test: passed on; else: the profile")
+    parser.add_argument("step", choices=["demo", "test", "docs", "setup", "plan"])
+    parser.add_argument("rest", nargs=argparse.REMAINDER, help="demo/test/docs: passed on; else the profile")
     ns = parser.parse_args(argv)
     if ns.step == "demo":
         return demo(ns.rest)
     if ns.step == "test":
         return test(ns.rest)
+    if ns.step == "docs":
+        return docs(ns.rest)
     profile = ns.rest[0] if len(ns.rest) == 1 else "?"
     if ns.step == "plan":
         print(json.dumps(plan(profile)))

@@ -240,6 +240,8 @@ def test_sdist_holds_license_and_its_tests_collect(built: Path, tmp_path: Path) 
         "Makefile",
         "scripts/dev.py",
         "benchmarks/bench_core.py",
+        "mkdocs.yml",
+        "docs/index.md",
     ):
         assert (unpacked / needed).exists(), needed
     tests = {p.name for p in (unpacked / "tests").glob("test_*.py")}
