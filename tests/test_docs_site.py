@@ -39,6 +39,7 @@ API_PAGES = {
     "train": "autograd_lite.train",
     "data": "autograd_lite.data",
     "functional": "autograd_lite.functional",
+    "anomaly": "autograd_lite.anomaly",
     "custom": "autograd_lite.custom",
     "viz": "autograd_lite.viz",
     "stepper": "autograd_lite.stepper",
