@@ -5,7 +5,7 @@ See :mod:`autograd_lite.interop.layout` for where each parameter goes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from autograd_lite._optional import optional_dependency
 
@@ -34,7 +34,7 @@ LEAKY_SLOPE = 0.01  # Value.leaky_relu's default slope, the "leaky_relu" activat
 
 def activation_module(label: str) -> nn.Module | None:
     """The PyTorch module of an activation (``None`` for ``"linear"``)."""
-    modules = {
+    modules: dict[str, Callable[[], nn.Module]] = {
         "relu": nn.ReLU,
         "tanh": nn.Tanh,
         "sigmoid": nn.Sigmoid,
@@ -87,7 +87,7 @@ class TorchRNN(nn.Module):
 
     def forward(self, xs: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
         hs, _ = self.cell(xs, None if h0 is None else h0.unsqueeze(0))
-        return self.output_activation(self.readout(hs))  # type: ignore[no-any-return]
+        return self.output_activation(self.readout(hs))
 
 
 def _check_dtype(dtype: Any) -> torch.dtype:
