@@ -600,7 +600,7 @@ class _Exportable:
         interop.load_safetensors(self, path)  # type: ignore[arg-type]
 
 
-def from_torch(module: Any) -> Module:
+def from_torch(module: Any) -> MLP[Any] | RNN:
     """An :class:`MLP` or :class:`RNN` holding a PyTorch module's weights.
 
     Understands an ``nn.Sequential`` of ``Linear`` layers and activations

@@ -208,6 +208,12 @@ def typed_models_and_ops() -> None:
     total = Value.sum(outs) + score
     grads: list[float] = [p.grad for p in one.parameters()]
 
+    def first_output(model: MLP, x: list[float]) -> Value:  # MLP unsaid is MLP[Any], even under --strict
+        result: Value = model(x)
+        return result
+
+    print(first_output(one, x))
+
     @custom_op(derivative=lambda out, x: 1 - out * out, domain=Domain(-3, 3))
     def my_tanh(x: float) -> float:
         return math.tanh(x)
@@ -215,3 +221,16 @@ def typed_models_and_ops() -> None:
     cube: CustomOp = custom_op(lambda x: x**3, derivative=lambda out, x: 3 * x * x, name="cube")
     y: Value = my_tanh(total) * cube(2.0)
     print(y, grads)
+
+
+def models_back_from_pytorch() -> None:
+    from autograd_lite.nn import MLP, RNN, from_torch
+
+    model: MLP[Value] = MLP(2, [4, 1], seed=0)
+    back = from_torch(model.to_torch())  # an MLP or an RNN, as the PyTorch module was
+    if isinstance(back, MLP):
+        again: MLP[Value] = back
+        print(again([0.5, 2.0]).data)
+    else:
+        rnn: RNN = back
+        print(rnn([0.5, 2.0]))

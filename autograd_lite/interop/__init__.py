@@ -77,7 +77,7 @@ def to_torch(model: Module, dtype: Any = None) -> Any:
     return part.to_torch(model) if dtype is None else part.to_torch(model, dtype)
 
 
-def from_torch(module: Any) -> Module:
+def from_torch(module: Any) -> MLP[Any] | RNN:
     """An autograd_lite model with ``module``'s weights (:func:`.torch_models.from_torch`)."""
     return _torch_part("torch_models").from_torch(module)
 

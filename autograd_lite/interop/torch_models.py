@@ -192,21 +192,21 @@ def torch_tensors(module: nn.Module, layers: list[Dense]) -> dict[str, torch.Ten
     return found
 
 
-def _empty_model(kind: str, shape: list[tuple[str, int, int, str]]) -> Module:
+def _empty_model(kind: str, shape: list[tuple[str, int, int, str]]) -> MLP[Any] | RNN:
     if kind == "RNN":
         (_, nin, nhidden, act), (_, _, nout, out_act) = shape
         if act not in RNN_ACTIVATIONS:
             raise ValueError(f"from_torch: the RNN's nonlinearity {act!r} is not one of {RNN_ACTIVATIONS}")
         return RNN(nin, nhidden, nout, act, out_act, seed=0)
     acts = [act for *_, act in shape]
-    model = MLP(shape[0][1], [nout for _, _, nout, _ in shape], acts[0], acts[-1], seed=0)
+    model: MLP[Any] = MLP(shape[0][1], [nout for _, _, nout, _ in shape], acts[0], acts[-1], seed=0)
     for layer, act in zip(model.layers, acts):  # each layer its own activation, as in the Sequential
         for neuron in layer.neurons:
             neuron.activation = act
     return model
 
 
-def from_torch(module: nn.Module) -> Module:
+def from_torch(module: nn.Module) -> MLP[Any] | RNN:
     """An autograd_lite model holding ``module``'s weights (as float64 numbers).
 
     Understands an ``nn.Sequential`` of ``Linear`` layers, each followed by
