@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar, overload
 
 from autograd_lite.engine import Value, _is_real, apply
 from autograd_lite.ops import VARIADIC, Domain, Op, is_builtin_symbol
@@ -61,6 +61,8 @@ __all__ = [
 DEFAULT_DOMAIN = Domain(-10.0, 10.0)
 
 _REGISTRY: dict[str, CustomOp] = {}
+
+Rule = TypeVar("Rule", bound=Callable[..., Any])
 
 
 class _CustomSymbol(Op):
@@ -148,7 +150,7 @@ class CustomOp:
         self.__doc__ = getattr(forward, "__doc__", None)
         self.__wrapped__ = forward
 
-    def defderivative(self, rule: Callable[..., Any]) -> Callable[..., Any]:
+    def defderivative(self, rule: Rule) -> Rule:
         """Set the derivative rule (usable as a decorator); returns ``rule``.
 
         ``rule(out, *inputs)`` returns ``d out / d input`` for each input: one
@@ -212,6 +214,30 @@ class CustomOp:
 
 
 Forward = Callable[..., float]
+
+
+@overload
+def custom_op(
+    forward: Forward,
+    /,
+    *,
+    derivative: Callable[..., Any] | None = None,
+    name: str | None = None,
+    arity: int | None = None,
+    domain: Domain | Sequence[Domain] | None = None,
+) -> CustomOp: ...
+
+
+@overload
+def custom_op(
+    forward: None = None,
+    /,
+    *,
+    derivative: Callable[..., Any] | None = None,
+    name: str | None = None,
+    arity: int | None = None,
+    domain: Domain | Sequence[Domain] | None = None,
+) -> Callable[[Forward], CustomOp]: ...
 
 
 def custom_op(

@@ -46,7 +46,7 @@ def plot_decision_boundary(
     gx = [x0 + (x1 - x0) * i / (steps - 1) for i in range(steps)]
     gy = [y0 + (y1 - y0) * j / (steps - 1) for j in range(steps)]
     with no_grad():
-        scores = [[model([a, b]).data for a in gx] for b in gy]  # type: ignore[union-attr]
+        scores = [[model([a, b]).data for a in gx] for b in gy]
     fig = Figure(figsize=(6, 5))
     ax = fig.subplots()
     ax.contourf(gx, gy, scores, levels=[-1e9, 0, 1e9], colors=["#f4b6b6", "#b6d0f4"], alpha=0.8)

@@ -158,7 +158,7 @@ def _describe(x: object) -> str:
 
 def _as_float(data: object) -> float:
     if data.__class__ is float:
-        return data  # type: ignore[return-value]
+        return data
     if isinstance(data, Value):
         raise TypeError(
             f"Value() takes a real number, got a Value {data!r}; "
@@ -306,9 +306,9 @@ class Value:
         elif not isinstance(other, Value):
             other = _coerce(other, ADD)
         if not _grad_enabled():
-            return _node(self.data + other.data, (self, other), ADD)  # type: ignore[union-attr]
+            return _node(self.data + other.data, (self, other), ADD)
         v = _new(_Node)
-        v.data = self.data + other.data  # type: ignore[union-attr]
+        v.data = self.data + other.data
         v.grad = 0.0
         v._prev = (self, other)
         v._op = ADD
@@ -329,9 +329,9 @@ class Value:
         elif not isinstance(other, Value):
             other = _coerce(other, SUB)
         if not _grad_enabled():
-            return _node(self.data - other.data, (self, other), SUB)  # type: ignore[union-attr]
+            return _node(self.data - other.data, (self, other), SUB)
         v = _new(_Node)
-        v.data = self.data - other.data  # type: ignore[union-attr]
+        v.data = self.data - other.data
         v.grad = 0.0
         v._prev = (self, other)
         v._op = SUB
@@ -352,9 +352,9 @@ class Value:
         elif not isinstance(other, Value):
             other = _coerce(other, MUL)
         if not _grad_enabled():
-            return _node(self.data * other.data, (self, other), MUL)  # type: ignore[union-attr]
+            return _node(self.data * other.data, (self, other), MUL)
         v = _new(_Node)
-        v.data = self.data * other.data  # type: ignore[union-attr]
+        v.data = self.data * other.data
         v.grad = 0.0
         v._prev = (self, other)
         v._op = MUL
@@ -367,7 +367,7 @@ class Value:
         """a / b; d/da = 1/b, d/db = -a/b**2. ``ZeroDivisionError`` for b = 0."""
         if not isinstance(other, Value):
             other = _coerce(other, DIV)
-        return _node(DIV.forward(self.data, other.data), (self, other), DIV)  # type: ignore[union-attr]
+        return _node(DIV.forward(self.data, other.data), (self, other), DIV)
 
     def __rtruediv__(self, other: Operand) -> Value:
         return _coerce(other, DIV) / self
@@ -382,7 +382,7 @@ class Value:
             return _node(POW.forward(self.data, other.data), (self, other), POW)
         if not _is_real(other):
             raise TypeError(f"**: the exponent must be a number or a Value, got {_describe(other)}")
-        op = pow_number(other)  # type: ignore[arg-type]
+        op = pow_number(other)
         return _node(op.forward(self.data), (self,), op)
 
     def __rpow__(self, other: Operand) -> Value:
@@ -479,7 +479,7 @@ class Value:
         if bias is not None:
             children.append(bias if isinstance(bias, Value) else _coerce(bias, DOT))
         kids = tuple(children)
-        return _node(DOT.forward(*[c.data for c in kids]), kids, DOT)  # type: ignore[union-attr]
+        return _node(DOT.forward(*[c.data for c in kids]), kids, DOT)
 
     # -- comparisons: by data, returning bool ----------------------------------
 
@@ -489,7 +489,7 @@ class Value:
             return NotImplemented
         result = self.data < other_data
         if _TRACER.get() is not None:
-            _TRACER.get().guard(self, "<", other, result)  # type: ignore[union-attr]
+            _TRACER.get().guard(self, "<", other, result)
         return result
 
     def __le__(self, other: Operand) -> bool:
@@ -498,7 +498,7 @@ class Value:
             return NotImplemented
         result = self.data <= other_data
         if _TRACER.get() is not None:
-            _TRACER.get().guard(self, "<=", other, result)  # type: ignore[union-attr]
+            _TRACER.get().guard(self, "<=", other, result)
         return result
 
     def __gt__(self, other: Operand) -> bool:
@@ -507,7 +507,7 @@ class Value:
             return NotImplemented
         result = self.data > other_data
         if _TRACER.get() is not None:
-            _TRACER.get().guard(self, ">", other, result)  # type: ignore[union-attr]
+            _TRACER.get().guard(self, ">", other, result)
         return result
 
     def __ge__(self, other: Operand) -> bool:
@@ -516,7 +516,7 @@ class Value:
             return NotImplemented
         result = self.data >= other_data
         if _TRACER.get() is not None:
-            _TRACER.get().guard(self, ">=", other, result)  # type: ignore[union-attr]
+            _TRACER.get().guard(self, ">=", other, result)
         return result
 
     # __eq__ and __hash__ stay object's: by identity.
@@ -750,12 +750,12 @@ class _Custom(Value):
         lambda self, g: _fields(self).__setitem__("grad", g),
         doc="d(root)/d(self) after ``root.backward()``.",
     )
-    _prev = property(lambda self: _fields(self)["_prev"], doc="The children given, a tuple.")  # type: ignore[assignment]
-    _op = property(lambda self: _fields(self)["_op"], doc="The op given: micrograd's string.")  # type: ignore[assignment]
+    _prev = property(lambda self: _fields(self)["_prev"], doc="The children given, a tuple.")
+    _op = property(lambda self: _fields(self)["_op"], doc="The op given: micrograd's string.")
 
-    @property  # type: ignore[override]
+    @property
     def label(self) -> str:
-        return _fields(self)["label"]  # type: ignore[no-any-return]
+        return _fields(self)["label"]
 
     @label.setter
     def label(self, text: str) -> None:
@@ -763,7 +763,7 @@ class _Custom(Value):
             raise TypeError(f"label must be a str, got {_describe(text)}")
         _fields(self)["label"] = text
 
-    @property  # type: ignore[override]
+    @property
     def _backward(self) -> Callable[[], None]:
         """Its own closure once assigned; until then micrograd's default (nothing passed on)."""
         own = _fields(self).get("_backward")
@@ -801,7 +801,7 @@ _LECTURE_OWN = frozenset(("data", "grad", "label", "_prev", "_op", "_backward", 
 
 
 def _fields(v: Value) -> dict[str, Any]:
-    return _GRAD_SLOT.__get__(v, Value)  # type: ignore[no-any-return]
+    return _GRAD_SLOT.__get__(v, Value)
 
 
 def _make_lecture_node(v: Value, children: Iterable[Value], op: str, label: str) -> None:
@@ -826,7 +826,7 @@ def _rebuild_lecture_node(data: float, fields: dict[str, Any]) -> Value:
     v = _new(_Custom)
     _DATA_SLOT.__set__(v, data)
     _GRAD_SLOT.__set__(v, dict(fields))
-    return v  # type: ignore[no-any-return]
+    return v
 
 
 _DATA_SLOT = Value.__dict__["data"]
@@ -1063,8 +1063,8 @@ def local_derivatives(node: Value) -> tuple[Any, ...]:
     op = node._op
     if not isinstance(op, Op):  # a node of one's own: probe its _backward closure
         return _probe(node)
-    ds = op.derivative(node.data, *[k.data for k in kids])  # type: ignore[attr-defined]
-    return (ds,) if op.arity == 1 else tuple(ds)  # type: ignore[attr-defined]
+    ds = op.derivative(node.data, *[k.data for k in kids])
+    return (ds,) if op.arity == 1 else tuple(ds)
 
 
 def _interior_postorder(root: Value) -> list[Value]:
@@ -1245,14 +1245,14 @@ _OWN_CLASSES: frozenset[type] = _LEAF_CLASSES | {_Node, _Detached}  # not _Custo
 def _shallow_copy(v: Value) -> Value:
     cls = v.__class__
     if cls not in _OWN_CLASSES:  # a user's subclass: copy's default way
-        return copy._reconstruct(v, None, *_reduce_value(v, 4))  # type: ignore[attr-defined,no-any-return]
+        return copy._reconstruct(v, None, *_reduce_value(v, 4))  # type: ignore[attr-defined]
     c: Any = _new(cls)
     c.data, c.grad, c.label = v.data, v.grad, v.label
     if cls is _Node:
         c._prev, c._op = v._prev, v._op
     elif cls is _Detached:
         c._source = v._source  # type: ignore[attr-defined]
-    return c  # type: ignore[no-any-return]
+    return c
 
 
 def _deep_copy(root: Value, memo: dict[int, Any]) -> Value:
@@ -1263,7 +1263,7 @@ def _deep_copy(root: Value, memo: dict[int, Any]) -> Value:
     the originals are kept alive with the memo, as :mod:`copy` does.
     """
     if root.__class__ not in _OWN_CLASSES:  # a user's subclass: copy's default way
-        return copy._reconstruct(root, memo, *_reduce_value(root, 4))  # type: ignore[attr-defined,no-any-return]
+        return copy._reconstruct(root, memo, *_reduce_value(root, 4))  # type: ignore[attr-defined]
     copied: list[Value] = []
     stack = [root]
     while stack:
@@ -1297,8 +1297,8 @@ def _deep_copy(root: Value, memo: dict[int, Any]) -> Value:
             c._source = (tuple([memo[id(x)] for x in inputs]), v._source[1])
         memo[id(v)] = c
         copied.append(v)
-    memo.setdefault(id(memo), []).extend(copied)  # type: ignore[call-overload]
-    return memo[id(root)]  # type: ignore[no-any-return]
+    memo.setdefault(id(memo), []).extend(copied)
+    return memo[id(root)]
 
 
 def _reduce_value(v: Value, protocol: SupportsIndex) -> str | tuple[Any, ...]:
@@ -1331,7 +1331,7 @@ def _unpickle_leaf(cls: type, data: float, grad: float, label: str) -> Value:
         raise ValueError(f"unpickling a Value: {cls!r} is not a leaf class of autograd_lite")
     v: Any = _new(cls)
     v.data, v.grad, v.label = data, grad, label
-    return v  # type: ignore[no-any-return]
+    return v
 
 
 def _unpickle_node(
@@ -1345,7 +1345,7 @@ def _unpickle_node(
     else:
         raise ValueError(f"unpickling a Value: {cls!r} is not a node class of autograd_lite")
     v.data, v.grad, v.label = data, grad, label
-    return v  # type: ignore[no-any-return]
+    return v
 
 
 def _unpickle_nothing(*_: Any) -> None:
@@ -1353,7 +1353,7 @@ def _unpickle_nothing(*_: Any) -> None:
     return None
 
 
-class _Listed(set):  # type: ignore[type-arg]
+class _Listed(set):
     """The interior nodes already listed in the pickle being written (see _Below)."""
 
     __slots__ = ()
@@ -1415,9 +1415,9 @@ class _Below:
 def _inputs(v: Any) -> tuple[Value, ...]:
     cls = v.__class__
     if cls is _Node:
-        return v._prev  # type: ignore[no-any-return]
+        return v._prev
     if cls is _Detached:
-        return v._source[0]  # type: ignore[no-any-return]
+        return v._source[0]
     return ()
 
 

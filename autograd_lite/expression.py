@@ -270,8 +270,9 @@ def _syntax_error_span(error: SyntaxError, text: str) -> tuple[int, int | None]:
     ``end_offset``; the word at ``start`` is taken instead (``import`` in
     ``"import os"``), as 3.10+ reports it.
     """
-    at_end = not error.offset or error.offset < 1 or "EOF" in (error.msg or "")
-    start = len(text.rstrip()) if at_end else error.offset - 1
+    offset = error.offset or 0
+    at_end = offset < 1 or "EOF" in (error.msg or "")
+    start = len(text.rstrip()) if at_end else offset - 1
     end_offset = getattr(error, "end_offset", None)
     if end_offset is None and not at_end:
         word = re.match(r"\w+", text[start:])

@@ -24,9 +24,10 @@ import math
 import os
 import random
 import tempfile
+import typing
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Union
+from typing import TYPE_CHECKING, Any, Callable, Generic, Union
 
 from autograd_lite.engine import Value, _is_real
 
@@ -35,6 +36,13 @@ __all__ = ["MLP", "RNN", "Layer", "Module", "Neuron", "RNNCell", "Seed", "from_t
 Seed = Union[int, random.Random, None]
 Activation = Union[str, Callable[[Value], Value]]
 Input = Sequence[Union[Value, float]]
+
+if TYPE_CHECKING:  # a TypeVar default (PEP 696): typing has it from Python 3.13, mypy reads it anywhere
+    from typing_extensions import TypeVar
+
+    Output = TypeVar("Output", bound=Union[Value, list[Value]], default=Any)
+else:
+    Output = typing.TypeVar("Output")
 
 ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
     "relu": Value.relu,
@@ -592,7 +600,7 @@ class _Exportable:
         interop.load_safetensors(self, path)  # type: ignore[arg-type]
 
 
-def from_torch(module: Any) -> Module:
+def from_torch(module: Any) -> MLP[Any] | RNN:
     """An :class:`MLP` or :class:`RNN` holding a PyTorch module's weights.
 
     Understands an ``nn.Sequential`` of ``Linear`` layers and activations
@@ -605,7 +613,7 @@ def from_torch(module: Any) -> Module:
     return interop.from_torch(module)
 
 
-class MLP(_Exportable, Module):
+class MLP(_Exportable, Module, Generic[Output]):
     """A multi-layer perceptron: layers of sizes ``nouts`` over ``nin`` inputs.
 
     Hidden layers use ``activation`` (ReLU by default), the last layer
@@ -614,6 +622,14 @@ class MLP(_Exportable, Module):
     ``nonlin`` is another name for ``activation`` (micrograd's bool, a name
     such as ``"tanh"`` or a function): ``MLP(2, [2, 1], nonlin="tanh")`` has
     tanh hidden neurons; an unknown name is a ``ValueError``.
+
+    Typing: ``model(x)`` is one ``Value`` when the last size is 1, else a
+    list of them, which the sizes (numbers known when the program runs) say
+    and a type checker cannot read. So ``MLP`` is generic in what it
+    returns: ``MLP[Value]`` for one output, ``MLP[list[Value]]`` for several,
+    stated where it is made (``model: MLP[Value] = MLP(2, [16, 16, 1])``);
+    unstated, ``model(x)`` is ``Any``, as a PyTorch module's call is, so
+    ``score: Value = model(x)`` type-checks as it runs.
     """
 
     def __init__(
@@ -643,13 +659,13 @@ class MLP(_Exportable, Module):
             for i in range(len(nouts))
         ]
 
-    def __call__(self, x: Input) -> Value | list[Value]:
+    def __call__(self, x: Input) -> Output:
         out: Any = x
         for layer in self.layers:
             out = layer(out)
             if isinstance(out, Value):
                 out = [out]
-        return out[0] if len(out) == 1 else out
+        return out[0] if len(out) == 1 else out  # a Value or a list, as the last size says
 
     def __repr__(self) -> str:
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
@@ -669,7 +685,7 @@ class RNNCell(Module):
         self.units = Layer(nin + nhidden, nhidden, activation, **kwargs)
 
     def __call__(self, x: Input | float, h: Sequence[Value | float] | None = None) -> list[Value]:
-        xs = [x] if _is_real(x) or isinstance(x, Value) else list(x)  # type: ignore[list-item, arg-type]
+        xs = [x] if _is_real(x) or isinstance(x, Value) else list(x)  # type: ignore[arg-type]
         if len(xs) != self.nin:
             raise ValueError(f"RNNCell expects {self.nin} inputs per step, got {len(xs)}")
         hs = [0.0] * self.nhidden if h is None else list(h)

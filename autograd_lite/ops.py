@@ -205,7 +205,7 @@ class Op(str):
                 )
             return trees
 
-        return self._cached(("rule", n), make)  # type: ignore[no-any-return]
+        return self._cached(("rule", n), make)
 
     def symbolic_forward(self, n: int | None = None) -> rules.Sym | None:
         """The forward evaluated on symbols ``x0, x1, ...``, or ``None``."""
@@ -215,7 +215,7 @@ class Op(str):
             trees = rules.symbolic(self.forward, input_names(n))
             return trees[0] if trees is not None and len(trees) == 1 else None
 
-        return self._cached(("forward", n), make)  # type: ignore[no-any-return]
+        return self._cached(("forward", n), make)
 
     def interpretation(self, kind: str, n: int | None = None) -> Callable[..., Any]:
         """The rule as a function of ``(out, *inputs)`` for ``kind``:
@@ -232,11 +232,11 @@ class Op(str):
         if self.arity == VARIADIC and kind != "array":
             return self.rule
         count = self._arity(n)
-        return self._cached(("interpretation", kind, count), lambda: _make_rule_function(self, kind, count))  # type: ignore[no-any-return]
+        return self._cached(("interpretation", kind, count), lambda: _make_rule_function(self, kind, count))
 
     def forward_on_arrays(self, n: int | None = None) -> Callable[..., Any]:
         """The forward on NumPy arrays: from its symbolic form, else one element at a time."""
-        return self._cached(("array forward", self._arity(n)), lambda: _make_array_forward(self, n))  # type: ignore[no-any-return]
+        return self._cached(("array forward", self._arity(n)), lambda: _make_array_forward(self, n))
 
     def formulas(self, inputs: Sequence[str] | None = None, out: str = "o") -> list[str]:
         """The local derivative for each input as text, e.g. ``["d tanh(n)/dn = 1 - o**2"]``.
@@ -328,8 +328,8 @@ def _compile(text: str, namespace: dict[str, Any], what: str) -> Callable[..., A
     code = compile(text, f"<autograd_lite: {what}>", "exec")
     exec(code, namespace)  # source written by rules.source from the op's own rule, never user text
     fn = next(v for k, v in namespace.items() if k in ("rule", "forward"))
-    fn.__source__ = text  # type: ignore[attr-defined]
-    return fn  # type: ignore[no-any-return]
+    fn.__source__ = text
+    return fn
 
 
 def _elementwise(fn: Callable[..., Any], arity: int) -> Callable[..., Any]:
@@ -471,7 +471,7 @@ def _family_parameter(x: Any, what: str) -> float:
     """A family's parameter as a Python float: 0.5, ``np.float32(0.5)``, ``Fraction(1, 2)``
     and ``True`` all name one op, which computes in float64."""
     if x.__class__ is float:
-        return x  # type: ignore[no-any-return]
+        return x
     try:
         return float(x)
     except OverflowError:

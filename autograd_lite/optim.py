@@ -68,7 +68,7 @@ class Optimizer:
         if bad:
             raise TypeError(f"{type(self).__name__}: parameters must be Values, got {type(bad[0]).__name__}")
         _check_lr(lr, type(self).__name__)
-        self.lr = float(lr) if not callable(lr) else lr  # type: ignore[arg-type]
+        self.lr = float(lr) if not callable(lr) else lr
         self.steps = 0
 
     def current_lr(self) -> float:
@@ -225,7 +225,7 @@ class Adam(Optimizer):
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"Adam: betas must be a pair of numbers in [0, 1), got {betas!r}")
         self.betas = (_fraction(betas[0], "Adam", "betas[0]"), _fraction(betas[1], "Adam", "betas[1]"))
-        if not (_finite(eps) and float(eps) > 0):  # type: ignore[arg-type]
+        if not (_finite(eps) and float(eps) > 0):
             raise ValueError(f"Adam: eps must be a finite number > 0, got {eps!r}")
         self.eps = float(eps)
         self.weight_decay = _non_negative(weight_decay, "Adam", "weight_decay")

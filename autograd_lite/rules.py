@@ -32,7 +32,7 @@ import functools
 import math
 import numbers
 from collections.abc import Sequence
-from typing import Any, Callable, Union
+from typing import Any, Callable, Protocol, TypeVar, Union, cast, overload
 
 __all__ = [
     "SymbolicError",
@@ -243,41 +243,70 @@ def _call(name: str, *args: Any) -> Any:
     raise TypeError(f"{name}: cannot apply it to {type(x).__name__} {x!r}")
 
 
+_Same = TypeVar("_Same")
+
+
+class Elementwise(Protocol):
+    """The type of :func:`exp`, :func:`sin`, ...: a float gives a float, anything else its own type.
+
+    A ``Value`` gives a ``Value``, a :class:`Sym` a ``Sym``, a NumPy array an
+    array: what a derivative rule written with them returns for its inputs.
+    """
+
+    @overload
+    def __call__(self, x: float, /) -> float: ...
+    @overload
+    def __call__(self, x: _Same, /) -> _Same: ...
+
+
+def _elementwise(function: Callable[[Any], Any]) -> Elementwise:
+    """``function`` itself, typed as :class:`Elementwise`."""
+    return cast(Elementwise, function)
+
+
+@_elementwise
 def exp(x: Any) -> Any:
     """e**x."""
     return _exp_number(x) if x.__class__ is float else _call("exp", x)
 
 
+@_elementwise
 def log(x: Any) -> Any:
     """Natural logarithm (x > 0)."""
     return _log_number(x) if x.__class__ is float else _call("log", x)
 
 
+@_elementwise
 def log1p(x: Any) -> Any:
     """log(1 + x), accurate for small x."""
     return math.log1p(x) if x.__class__ is float else _call("log1p", x)
 
 
+@_elementwise
 def sin(x: Any) -> Any:
     """Sine."""
     return _sin_number(x) if x.__class__ is float else _call("sin", x)
 
 
+@_elementwise
 def cos(x: Any) -> Any:
     """Cosine."""
     return _cos_number(x) if x.__class__ is float else _call("cos", x)
 
 
+@_elementwise
 def tanh(x: Any) -> Any:
     """Hyperbolic tangent."""
     return math.tanh(x) if x.__class__ is float else _call("tanh", x)
 
 
+@_elementwise
 def sqrt(x: Any) -> Any:
     """Square root (x >= 0)."""
     return _sqrt_number(x) if x.__class__ is float else _call("sqrt", x)
 
 
+@_elementwise
 def sigmoid(x: Any) -> Any:
     """Logistic sigmoid 1 / (1 + e**-x), computed without overflow."""
     return _sigmoid_number(x) if x.__class__ is float else _call("sigmoid", x)
@@ -478,7 +507,7 @@ class Sym:
             "autograd_lite.rules (exp, log, sin, ...), which work on every kind of number"
         )
 
-    __index__ = __int__ = __float__  # type: ignore[assignment]
+    __index__ = __int__ = __float__
 
     def __eq__(self, other: object) -> bool:
         raise SymbolicError("a rule compared with ==; compare with < <= > >= inside where()")

@@ -105,7 +105,7 @@ def _as_values(inputs: Sequence[Input], who: str) -> list[Value]:
         if isinstance(v, Value):
             out.append(v)
         elif _is_real(v):
-            out.append(Value(float(v)))  # type: ignore[arg-type]
+            out.append(Value(float(v)))
         else:
             raise TypeError(f"{who}: inputs[{i}] must be a number or a Value, got {type(v).__name__} {v!r}")
         if not math.isfinite(out[-1].data):
@@ -605,7 +605,7 @@ def _check_first_order(
 
 def _checked_jvp(f: Callable[..., Any], args: list[Value], axis: list[float], who: str) -> float:
     tangent = jvp(lambda *xs: _call(f, xs, who), args, axis)[1]
-    return tangent  # type: ignore[no-any-return]
+    return tangent
 
 
 def _settings(eps: float, atol: float, rtol: float) -> str:
@@ -1037,8 +1037,8 @@ def _derivative_function(f: Callable[..., Any], mode: str, i: int, n: int) -> Ca
     def derivative(*xs: Value) -> Value:
         with enable_grad():  # finite differences call this under no_grad(): the graph is needed here
             if mode == "rev":
-                return _grad_or_zero(_call(f, xs, "check_grads"), list(xs), create_graph=True)[i]  # type: ignore[no-any-return]
-            return jvp(f, list(xs), axis, create_graph=True)[1]  # type: ignore[no-any-return]
+                return _grad_or_zero(_call(f, xs, "check_grads"), list(xs), create_graph=True)[i]
+            return jvp(f, list(xs), axis, create_graph=True)[1]
 
     derivative.__name__ = f"d{getattr(f, '__name__', 'f')}_d{i}_{mode}"
     return derivative

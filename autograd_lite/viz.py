@@ -121,7 +121,7 @@ class GraphDrawing(graphviz.Digraph):
     program is missing, ``pipe`` and ``render`` raise :class:`DotNotFoundError`.
     """
 
-    def pipe(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def pipe(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().pipe(*args, **kwargs)
         except graphviz.ExecutableNotFound as error:
@@ -129,7 +129,7 @@ class GraphDrawing(graphviz.Digraph):
                 raise
             raise DotNotFoundError(self.source) from error
 
-    def render(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def render(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().render(*args, **kwargs)
         except graphviz.ExecutableNotFound as error:
@@ -369,8 +369,14 @@ def draw_graph(
         _draw_collapsed(graph, nodes, owner, max_nodes, grads, grad_scale, number_format)
     else:
         model = graph_model(root, grads=grads, names=names, clusters=clusters)
-        look = dict(show=show, number_format=number_format, highlight=highlight, shaded=shaded)
-        statements, edges = full_statements(model, grad_scale=grad_scale, **look)
+        statements, edges = full_statements(
+            model,
+            show=show,
+            number_format=number_format,
+            highlight=highlight,
+            shaded=shaded,
+            grad_scale=grad_scale,
+        )
         _clustered(graph, statements)
         for tail, head, attrs in edges:
             graph.edge(tail, head, **attrs)

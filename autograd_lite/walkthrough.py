@@ -361,7 +361,7 @@ def explore(root: Value, **options: Any) -> Any:
 
     data = walkthrough_data(root, **options)
 
-    class StepperWidget(anywidget.AnyWidget):  # type: ignore[misc]
+    class StepperWidget(anywidget.AnyWidget):
         _esm = _frontend("stepper.js")
         _css = _frontend("stepper.css")
         data = traitlets.Dict().tag(sync=True)

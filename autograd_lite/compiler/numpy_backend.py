@@ -132,7 +132,7 @@ def _groups(program: Program, level: array, shared: bytearray) -> tuple[Array, A
     ranked = sorted(range(len(table.ops)), key=lambda j: (str(table.ops[j]), id(table.ops[j])))
     rank = np.empty(len(ranked), dtype=np.int64)
     rank[ranked] = np.arange(len(ranked))
-    keys = [
+    keys: list[Array] = [
         np.frombuffer(level, dtype=np.int64)[first:],
         rank[np.frombuffer(table.op_index, dtype=np.int32)] if len(table) else np.zeros(0, np.int64),
         np.diff(np.frombuffer(table.starts, dtype=np.int64)),
@@ -218,9 +218,9 @@ class BatchedProgram:
         n = self.n_rows = program.n_slots
         level, shared = _levels(program)
         order, bounds = _groups(program, level, shared)
-        row = array("q", range(n))  # leaves keep their slots; each group gets consecutive rows
-        self._schedule = _schedule(program, order, bounds, row, shared)
-        row = np.frombuffer(row, dtype=np.int64)
+        slots = array("q", range(n))  # leaves keep their slots; each group gets consecutive rows
+        self._schedule = _schedule(program, order, bounds, slots, shared)
+        row = np.frombuffer(slots, dtype=np.int64)
         self.tracked = np.zeros(n, dtype=bool)
         self.tracked[:first_const] = True
         self.tracked[row[first:]] = np.frombuffer(bytes(program.instructions.grad), dtype=np.uint8) != 0

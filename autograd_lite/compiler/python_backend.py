@@ -349,7 +349,7 @@ def _table_description(program: Program) -> str:
 
 def _forward_of(op: Any) -> Callable[..., float]:
     if _is_builtin(op):
-        return op.forward  # type: ignore[no-any-return]
+        return op.forward
     return lambda *xs: _as_float(op.forward(*xs))
 
 
@@ -399,8 +399,10 @@ def table_run(program: Program, backward: bool = True) -> Callable[..., Any]:
             gi = g[first + i]
             if not grad[i] or not reached[first + i]:
                 continue  # a zero gradient still passes back: 0 * inf is nan, as on every path
-            kids = children[starts[i] : starts[i + 1]]
             rule = rules_[op_index[i]]
+            if rule is None:  # a detached copy passes nothing back
+                continue
+            kids = children[starts[i] : starts[i + 1]]
             ds = rule(v[first + i], *[v[c] for c in kids])
             if single[op_index[i]]:
                 ds = (ds,)

@@ -78,7 +78,7 @@ def _namespace() -> dict[str, Any]:
 def _define(text: str, what: str) -> Callable[..., Any]:
     namespace = _namespace()
     exec(compile(text, f"<autograd_lite torch: {what}>", "exec"), namespace)  # written by rules.source
-    return namespace["kernel"]  # type: ignore[no-any-return]
+    return namespace["kernel"]
 
 
 def _on_cpu(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -119,7 +119,7 @@ def kernels(op: Any, arity: int) -> tuple[Callable[..., Any], Callable[..., Sequ
     Kept with the op's other interpretations, so a new rule
     (:meth:`~autograd_lite.ops.Op.set_rule`) makes new kernels.
     """
-    return op._cached(("torch", arity), lambda: _make_kernels(op, arity))  # type: ignore[no-any-return]
+    return op._cached(("torch", arity), lambda: _make_kernels(op, arity))
 
 
 # ============================================================================
@@ -548,4 +548,4 @@ class TorchBackend(Backend):
 
 
 def _indices(mask: Tensor) -> list[int]:
-    return torch.nonzero(mask).flatten().tolist()  # type: ignore[no-any-return]
+    return torch.nonzero(mask).flatten().tolist()

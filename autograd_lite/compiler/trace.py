@@ -281,7 +281,7 @@ class Signature:
 
     def arguments(self, sample: Sequence[float]) -> list[Any]:
         """One flat sample back as the function's arguments (to trace it)."""
-        return restructure(sample, self.in_structure)[0]  # type: ignore[no-any-return]
+        return restructure(sample, self.in_structure)[0]
 
 
 def _build(structure: Structure, leaves: list[Value], labels: str) -> Any:
@@ -331,7 +331,7 @@ class _Recorder:
 def _sources(v: Value) -> tuple[Value, ...]:
     """What ``v`` is computed from on replay: its inputs, or a detached value's source."""
     if v.__class__ is _Detached:
-        return v._source[0]  # type: ignore[attr-defined,no-any-return]
+        return v._source[0]
     return v._prev
 
 
@@ -405,7 +405,7 @@ class _Layout:
         op_numbers: dict[int, int] = {}
         for v in self.nodes:
             if v.__class__ is _Detached:
-                children, op = v._source  # type: ignore[attr-defined]
+                children, op = v._source
                 out.append(op, [slot(c) for c in children], False, op_numbers)
             else:
                 if not isinstance(v._op, Op):

@@ -39,7 +39,7 @@ from autograd_lite.interop.layout import SUPPORTED_ACTIVATIONS
 
 if TYPE_CHECKING:
     from autograd_lite.interop.compare import Comparison
-    from autograd_lite.nn import Module
+    from autograd_lite.nn import MLP, RNN, Module
 
 __all__ = [
     "SUPPORTED_ACTIVATIONS",
@@ -77,27 +77,27 @@ def to_torch(model: Module, dtype: Any = None) -> Any:
     return part.to_torch(model) if dtype is None else part.to_torch(model, dtype)
 
 
-def from_torch(module: Any) -> Module:
+def from_torch(module: Any) -> MLP[Any] | RNN:
     """An autograd_lite model with ``module``'s weights (:func:`.torch_models.from_torch`)."""
-    return _torch_part("torch_models").from_torch(module)  # type: ignore[no-any-return]
+    return _torch_part("torch_models").from_torch(module)
 
 
 def assert_same(
-    model: Module, torch_model: Any, inputs: Any, targets: Any = None, loss: Any = None, tol: float = 1e-12
+    model: MLP | RNN, torch_model: Any, inputs: Any, targets: Any = None, loss: Any = None, tol: float = 1e-12
 ) -> Comparison:
     """Outputs, loss and every gradient equal within ``tol`` (:func:`.compare.assert_same`)."""
-    return _torch_part("compare").assert_same(model, torch_model, inputs, targets, loss, tol)  # type: ignore[no-any-return]
+    return _torch_part("compare").assert_same(model, torch_model, inputs, targets, loss, tol)
 
 
 def to_onnx(model: Module, path: str | os.PathLike[str], dtype: Any = None) -> Path:
     """Export to ONNX. See :func:`autograd_lite.interop.onnx_export.to_onnx`."""
     part = _torch_part("onnx_export")
-    return part.to_onnx(model, path) if dtype is None else part.to_onnx(model, path, dtype)  # type: ignore[no-any-return]
+    return part.to_onnx(model, path) if dtype is None else part.to_onnx(model, path, dtype)
 
 
-def check_onnx(model: Module, path: str | os.PathLike[str], inputs: Any, tol: float = 1e-12) -> float:
+def check_onnx(model: MLP | RNN, path: str | os.PathLike[str], inputs: Any, tol: float = 1e-12) -> float:
     """onnxruntime's outputs against the model's. See :func:`autograd_lite.interop.onnx_export.check_onnx`."""
-    return _torch_part("onnx_export").check_onnx(model, path, inputs, tol)  # type: ignore[no-any-return]
+    return _torch_part("onnx_export").check_onnx(model, path, inputs, tol)
 
 
 def __getattr__(name: str) -> Any:

@@ -16,7 +16,7 @@ from autograd_lite.engine import Value
 from autograd_lite.functional import grad
 from autograd_lite.interop.layout import grads_as_tensors, names_as_tensors
 from autograd_lite.interop.torch_models import same_architecture, torch_tensors
-from autograd_lite.nn import RNN, Module
+from autograd_lite.nn import MLP, RNN, Module
 
 __all__ = ["Comparison", "NotSameError", "assert_same", "difference"]
 
@@ -73,7 +73,7 @@ def _flat(out: Any) -> list[Value]:
     return [v for item in out for v in _flat(item)]
 
 
-def _ours(model: Module, rows: list[Any]) -> list[list[Value]]:
+def _ours(model: MLP | RNN, rows: list[Any]) -> list[list[Value]]:
     return [_flat(model(x)) for x in rows]
 
 
@@ -82,7 +82,7 @@ def _theirs(module: nn.Module, model: Module, rows: list[Any]) -> torch.Tensor:
     x = torch.tensor(rows, dtype=dtype)
     if isinstance(model, RNN) and x.ndim == 2:  # one number per step: (batch, steps) -> (batch, steps, 1)
         x = x[..., None]
-    return module(x).reshape(len(rows), -1)  # type: ignore[no-any-return]
+    return module(x).reshape(len(rows), -1)
 
 
 def _targets(targets: Any, n: int, width: int) -> list[list[float]] | None:
@@ -91,11 +91,11 @@ def _targets(targets: Any, n: int, width: int) -> list[list[float]] | None:
     t = torch.as_tensor(targets, dtype=torch.float64).reshape(n, -1)
     if t.shape[1] != width:
         raise ValueError(f"assert_same: each sample has {width} output(s), its target {t.shape[1]} number(s)")
-    return t.tolist()  # type: ignore[no-any-return]
+    return t.tolist()
 
 
 def assert_same(
-    model: Module,
+    model: MLP | RNN,
     torch_model: nn.Module,
     inputs: Any,
     targets: Any = None,

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from autograd_lite.engine import Value
 from autograd_lite.nn import MLP, RNN, Layer, Module, _activation_label
+
+T = TypeVar("T")
 
 __all__ = ["SUPPORTED_ACTIVATIONS", "Dense", "describe", "dense_layers", "load_tensors", "tensors"]
 
@@ -166,8 +168,8 @@ def parameter_of(model: Module) -> dict[int, str]:
     return {id(p): name for name, p in model.named_parameters()}
 
 
-def grads_as_tensors(model: Module, grads: Mapping[Value, float]) -> dict[str, list[Any]]:
-    """Gradients (by parameter) laid out as :func:`tensors` lays out values.
+def grads_as_tensors(model: Module, grads: Mapping[Value, T]) -> dict[str, list[Any]]:
+    """Gradients (or anything else, by parameter) laid out as :func:`tensors` lays out values.
 
     ``cell.bias_hh_l0`` gets the gradients of ``cell.bias_ih_l0``: the same bias in the same sum.
     """
@@ -186,4 +188,4 @@ def grads_as_tensors(model: Module, grads: Mapping[Value, float]) -> dict[str, l
 
 def names_as_tensors(model: Module) -> dict[str, list[Any]]:
     """Each tensor element's autograd_lite name, laid out as :func:`tensors` (for error messages)."""
-    return grads_as_tensors(model, {p: name for name, p in model.named_parameters()})  # type: ignore[dict-item]
+    return grads_as_tensors(model, {p: name for name, p in model.named_parameters()})

@@ -25,7 +25,7 @@ with optional_dependency("torch", "to_onnx"):
 
 from autograd_lite.interop.compare import NotSameError, difference
 from autograd_lite.interop.torch_models import LEAKY_SLOPE, SOFTPLUS_THRESHOLD, TorchRNN, to_torch
-from autograd_lite.nn import RNN, Module
+from autograd_lite.nn import MLP, RNN, Module
 
 __all__ = ["check_onnx", "to_onnx"]
 
@@ -67,8 +67,9 @@ class LoopRNN(nn.Module):
     def __init__(self, rnn: TorchRNN) -> None:
         super().__init__()
         cell = rnn.cell
-        self.w_ih, self.w_hh = cell.weight_ih_l0, cell.weight_hh_l0
-        self.bias = nn.Parameter((cell.bias_ih_l0 + cell.bias_hh_l0).detach())
+        self.w_ih, self.w_hh = cell.get_parameter("weight_ih_l0"), cell.get_parameter("weight_hh_l0")
+        bias = cell.get_parameter("bias_ih_l0") + cell.get_parameter("bias_hh_l0")
+        self.bias = nn.Parameter(bias.detach())
         self.relu = cell.nonlinearity == "relu"
         self.readout = rnn.readout
         self.output_activation = _for_onnx(rnn.output_activation)
@@ -94,8 +95,11 @@ def _onnx_module(
             warnings.simplefilter("ignore", DeprecationWarning)
             scripted = torch.jit.script(LoopRNN(module))
         return scripted, example, {"x": axes, "y": axes}
-    onnx_ready = nn.Sequential(*[_for_onnx(m) for m in module])
-    example = torch.zeros(1, module[0].in_features, dtype=dtype)
+    layers = list(module.children())  # an MLP's nn.Sequential: Linear, activation, Linear, ...
+    first = layers[0]
+    assert isinstance(first, nn.Linear)
+    onnx_ready = nn.Sequential(*[_for_onnx(m) for m in layers])
+    example = torch.zeros(1, first.in_features, dtype=dtype)
     return onnx_ready, example, {"x": {0: "batch"}, "y": {0: "batch"}}
 
 
@@ -114,7 +118,7 @@ def to_onnx(model: Module, path: str | os.PathLike[str], dtype: torch.dtype = to
     return path
 
 
-def _model_outputs(model: Module, rows: list[Any]) -> list[list[float]]:
+def _model_outputs(model: MLP | RNN, rows: list[Any]) -> list[list[float]]:
     from autograd_lite.engine import no_grad
     from autograd_lite.interop.compare import _flat
 
@@ -122,7 +126,7 @@ def _model_outputs(model: Module, rows: list[Any]) -> list[list[float]]:
         return [[v.data for v in _flat(model(x))] for x in rows]
 
 
-def check_onnx(model: Module, path: str | os.PathLike[str], inputs: Any, tol: float = 1e-12) -> float:
+def check_onnx(model: MLP | RNN, path: str | os.PathLike[str], inputs: Any, tol: float = 1e-12) -> float:
     """Run the ONNX file with onnxruntime on ``inputs`` and compare with the model's outputs.
 
     Returns the largest :func:`~autograd_lite.interop.compare.difference`;

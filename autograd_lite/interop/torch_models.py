@@ -5,7 +5,7 @@ See :mod:`autograd_lite.interop.layout` for where each parameter goes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from autograd_lite._optional import optional_dependency
 
@@ -34,7 +34,7 @@ LEAKY_SLOPE = 0.01  # Value.leaky_relu's default slope, the "leaky_relu" activat
 
 def activation_module(label: str) -> nn.Module | None:
     """The PyTorch module of an activation (``None`` for ``"linear"``)."""
-    modules = {
+    modules: dict[str, Callable[[], nn.Module]] = {
         "relu": nn.ReLU,
         "tanh": nn.Tanh,
         "sigmoid": nn.Sigmoid,
@@ -87,7 +87,7 @@ class TorchRNN(nn.Module):
 
     def forward(self, xs: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
         hs, _ = self.cell(xs, None if h0 is None else h0.unsqueeze(0))
-        return self.output_activation(self.readout(hs))  # type: ignore[no-any-return]
+        return self.output_activation(self.readout(hs))
 
 
 def _check_dtype(dtype: Any) -> torch.dtype:
@@ -192,21 +192,21 @@ def torch_tensors(module: nn.Module, layers: list[Dense]) -> dict[str, torch.Ten
     return found
 
 
-def _empty_model(kind: str, shape: list[tuple[str, int, int, str]]) -> Module:
+def _empty_model(kind: str, shape: list[tuple[str, int, int, str]]) -> MLP[Any] | RNN:
     if kind == "RNN":
         (_, nin, nhidden, act), (_, _, nout, out_act) = shape
         if act not in RNN_ACTIVATIONS:
             raise ValueError(f"from_torch: the RNN's nonlinearity {act!r} is not one of {RNN_ACTIVATIONS}")
         return RNN(nin, nhidden, nout, act, out_act, seed=0)
     acts = [act for *_, act in shape]
-    model = MLP(shape[0][1], [nout for _, _, nout, _ in shape], acts[0], acts[-1], seed=0)
+    model: MLP[Any] = MLP(shape[0][1], [nout for _, _, nout, _ in shape], acts[0], acts[-1], seed=0)
     for layer, act in zip(model.layers, acts):  # each layer its own activation, as in the Sequential
         for neuron in layer.neurons:
             neuron.activation = act
     return model
 
 
-def from_torch(module: nn.Module) -> Module:
+def from_torch(module: nn.Module) -> MLP[Any] | RNN:
     """An autograd_lite model holding ``module``'s weights (as float64 numbers).
 
     Understands an ``nn.Sequential`` of ``Linear`` layers, each followed by
