@@ -462,3 +462,28 @@ def test_import_autograd_lite_does_not_load_the_twin():
     code = "import sys, autograd_lite; print('autograd_lite.micrograd' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_backward_twice_accumulates_as_micrograds(ordered_micrograd):
+    def twice(V):
+        a, b = V(1.5), V(-2.0)
+        y = (a * b).relu() + a * b + a
+        y.backward()
+        y.backward()  # micrograd does not reset interior grads: they add up too
+        return [a.grad, b.grad, y.grad]
+
+    assert twice(Value) == twice(ordered_micrograd)
+
+
+def test_types_and_what_the_twin_leaves_out():
+    a = Value(2)
+    assert a.data.__class__ is float and a.grad.__class__ is float and repr(a) == "Value(data=2.0, grad=0.0)"
+    assert a._repr_html_ is None  # Jupyter shows micrograd's repr, not autograd_lite's card
+    b = Value(3.0)
+    assert (a + b)._prev[0] is a and (a + b)._prev[1:] == [b]
+    with pytest.raises(TypeError, match="no hooks"):
+        a.register_hook(print)
+    mixed = al.Value.sum([a * b, b])  # an autograd_lite op: an autograd_lite node above twin nodes
+    with pytest.raises(AttributeError, match="failed at node"):
+        mixed.backward()
+    assert (a.grad, b.grad) == (0.0, 0.0)

@@ -337,8 +337,11 @@ def _sources(v: Value) -> tuple[Value, ...]:
     """What ``v`` is computed from on replay: its inputs, or a detached value's source."""
     if v.__class__ is _Detached:
         return v._source[0]  # type: ignore[attr-defined,no-any-return]
-    lowered = _lowered(v)
-    return v._prev if lowered is None else lowered[1]  # type: ignore[return-value]
+    if v._prev and not isinstance(v._op, Op):  # a node of one's own, or the micrograd twin's
+        lowered = _lowered(v)
+        if lowered is not None:
+            return lowered[1]
+    return v._prev
 
 
 def _lowered(v: Value) -> tuple[Op, tuple[Value, ...]] | None:
