@@ -929,7 +929,11 @@ def _run_hooks(v: Value, g: float) -> float:
 
 
 def _needs_general_pass(order: list[Value]) -> bool:
-    """Whether this graph has a hook, a frozen leaf or a node with its own closure.
+    """Whether this graph has a hook, a frozen leaf or a node with its own ``_backward``.
+
+    A node with its own ``_backward``: a lecture node, or one whose ``_op`` is a
+    plain string (the micrograd twin's, :mod:`autograd_lite.micrograd`), whose
+    ``_backward()`` the general pass calls.
 
     Asked only once something of the kind exists in the process (``_EXTRAS``):
     one look at each node and each leaf, so a graph without them keeps the
@@ -939,7 +943,7 @@ def _needs_general_pass(order: list[Value]) -> bool:
         return True
     hooks = _HOOKS
     for node in order:
-        if node.__class__ is _Custom or node in hooks:
+        if node.__class__ is _Custom or node._op.__class__ is str or node in hooks:
             return True
         for c in node._prev:
             if not c._requires_grad or c in hooks:
@@ -1152,7 +1156,7 @@ def _chain_rule_error(
     if not isinstance(error, Exception):
         return error
     op: Any = node._op
-    kids = node._prev
+    kids = tuple(node._prev)  # (a set, for the micrograd twin's nodes)
     names = [k.label or _short(k.data) for k in kids[:8]]
     shown = node.label or (op.display(names) if isinstance(op, Op) and len(kids) <= 8 else f"{op}(...)")
     inputs = ", ".join(_short(k.data) for k in kids[:8])

@@ -299,6 +299,9 @@ def _steps(root: Value, zero_grad: bool) -> Iterator[Step]:
             if not node._prev:
                 node.grad = 0.0
     order, saved = _walk(root)  # also zeroes interior grads, as backward() does
+    own_order = getattr(root, "_backward_order", None)
+    if order and own_order is not None:  # the micrograd twin: micrograd's order of the same nodes
+        order = own_order()
     if not order:  # a leaf: backward() adds 1 to it and there is no edge
         root.grad += 1.0
         return

@@ -333,14 +333,18 @@ def _kink_sides(out: Value) -> list[tuple[str, float, float, int]]:
     """(op, kink, input value, side) for every op input in the graph that has kinks."""
     sides = []
     for node in topological_order(out):
-        domains = getattr(node._op, "domain", None)
-        if not node._prev or not domains:
+        op, kids = node._op, node._prev
+        lower = getattr(node, "_lowered", None)  # the micrograd twin's nodes: their op of the table
+        if not isinstance(op, Op) and lower is not None and lower() is not None:
+            op, kids = lower()
+        domains = getattr(op, "domain", None)
+        if not kids or not domains:
             continue
-        for j, child in enumerate(node._prev):
+        for j, child in enumerate(kids):
             domain = domains[0] if len(domains) == 1 else domains[min(j, len(domains) - 1)]
             for k in domain.kinks:
                 d = child.data - k
-                sides.append((str(node._op), k, child.data, (d > 0) - (d < 0)))
+                sides.append((str(op), k, child.data, (d > 0) - (d < 0)))
     return sides
 
 

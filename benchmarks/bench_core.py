@@ -103,6 +103,7 @@ def make_engines() -> dict[str, dict[str, Callable[..., Any]]]:
         return micrograd_demo_step(AL, al_model, moons_X, moons_y)
 
     engines["autograd_lite"] = {"W1": w1_al, "W2": w2_al, "W3": w3_al}
+    engines["al.micrograd"] = _twin_workloads(moons_X, moons_y)
 
     try:
         from micrograd.engine import Value as MG
@@ -134,6 +135,31 @@ def make_engines() -> dict[str, dict[str, Callable[..., Any]]]:
 
     engines["floats"] = {"W1": _w1_floats, "W2": _w2_floats}
     return engines
+
+
+def _twin_workloads(X: list[list[float]], y: list[int]) -> dict[str, Callable[..., Any]]:
+    """The workloads on autograd_lite.micrograd (micrograd's graphs), written as for micrograd."""
+    import random as random_module
+
+    from autograd_lite.micrograd.engine import Value as TW
+    from autograd_lite.micrograd.nn import MLP as TW_MLP
+
+    def w1() -> TW:
+        x0 = TW(0.3)
+        x = x0
+        for _ in range(W1_STEPS):
+            x = (x * 1.0001 + 0.5).relu()
+        x.backward()
+        return x0
+
+    def w2(ws: list[float], xs: list[float]) -> TW:
+        out = sum(TW(w) * TW(x) for w, x in zip(ws, xs))
+        out.backward()  # type: ignore[union-attr]
+        return out  # type: ignore[return-value]
+
+    random_module.seed(1337)
+    model = TW_MLP(2, [16, 16, 1])
+    return {"W1": w1, "W2": w2, "W3": lambda: micrograd_demo_step(TW, model, X, y)}
 
 
 def timed(fn: Callable[..., Any], *args: Any) -> float:

@@ -332,7 +332,24 @@ def _sources(v: Value) -> tuple[Value, ...]:
     """What ``v`` is computed from on replay: its inputs, or a detached value's source."""
     if v.__class__ is _Detached:
         return v._source[0]
+    if v._prev and not isinstance(v._op, Op):  # a node of one's own, or the micrograd twin's
+        lowered = _lowered(v)
+        if lowered is not None:
+            return lowered[1]
     return v._prev
+
+
+def _lowered(v: Value) -> tuple[Op, tuple[Value, ...]] | None:
+    """A node's op of the table and its inputs in order, or ``None`` if it has none.
+
+    An op node has them as ``_op`` and ``_prev``; a node whose ``_op`` is a plain
+    string may give them with a ``_lowered()`` method (the micrograd twin's nodes,
+    whose ``_prev`` is a set, do).
+    """
+    if isinstance(v._op, Op):
+        return v._op, v._prev
+    lower = getattr(v, "_lowered", None)
+    return None if lower is None else lower()
 
 
 class _Layout:
@@ -408,13 +425,14 @@ class _Layout:
                 children, op = v._source
                 out.append(op, [slot(c) for c in children], False, op_numbers)
             else:
-                if not isinstance(v._op, Op):
+                lowered = _lowered(v)
+                if lowered is None:
                     raise TypeError(
                         f"compile: node {v!r} (op {str(v._op)!r}) was made with Value(data, _children, _op) "
                         "and its own _backward closure; compiled code needs an op of the table "
                         "(or custom_op) for every node: run it eagerly, or make the op with custom_op"
                     )
-                out.append(v._op, [slot(c) for c in v._prev], True, op_numbers)
+                out.append(lowered[0], [slot(c) for c in lowered[1]], True, op_numbers)
         return out
 
 
