@@ -40,6 +40,7 @@ API_PAGES = {
     "data": "autograd_lite.data",
     "functional": "autograd_lite.functional",
     "anomaly": "autograd_lite.anomaly",
+    "micrograd": "autograd_lite.micrograd.engine",
     "custom": "autograd_lite.custom",
     "viz": "autograd_lite.viz",
     "stepper": "autograd_lite.stepper",
