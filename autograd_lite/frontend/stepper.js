@@ -52,6 +52,7 @@ class Modules {
     this.home = new Map(graph.items.map(([path, name]) => [name, path]));
     this.collapsed = new Set();
     this.rank = new Map(graph.clusters.map((c, i) => [c.name, i])); // modules in their natural order
+    this.stepOf = new Map(graph.clusters.map((c) => [c.name, c.step ?? null])); // a time step's box -> t
   }
 
   depth(path) {
@@ -120,8 +121,15 @@ class Modules {
       else if (t !== h) merged.set(`${t} -> ${h}`, [this.rank.get(t) ?? -1, this.rank.get(h) ?? -1]);
     }
     const inOrder = [...merged].sort(([, a], [, b]) => a[1] - b[1] || a[0] - b[0]);
-    for (const [pair] of inOrder) lines.push(`${pair} [class=collapsed]\n`);
+    for (const [pair] of inOrder) lines.push(`${pair} ${this.carries(...pair.split(" -> "))}\n`);
     return lines;
+  }
+
+  // An arrow from time step t's box to the next step's box carries the hidden state: labelled h_t.
+  carries(tail, head) {
+    const t = this.stepOf.get(tail);
+    if (t == null || this.stepOf.get(head) == null) return "[class=collapsed]";
+    return `[class="collapsed hidden-state" label="h_${t}" fontsize=12 penwidth=2]`;
   }
 
 }
@@ -291,10 +299,12 @@ class Stepper {
     const mixed = new Option("boxes collapsed by clicks", "");
     mixed.disabled = mixed.hidden = true;
     chooser.append(mixed, new Option("show every value", "0"));
+    const timed = new Set(this.modules.graph.clusters.filter((c) => c.step != null).map((c) => this.modules.depth(c.path)));
     for (const [d, example] of [...depths].sort((a, b) => b[0] - a[0])) {
-      // "layers.0.neurons.3" is one of the "neurons"
+      // "layers.0.neurons.3" is one of the "neurons"; an unrolled RNN's "t=3" a time step
       const kind = /([^.]+)\.\d+$/.exec(example);
-      chooser.append(new Option(`one box per ${kind ? kind[1].replace(/s$/, "") : example}`, String(d)));
+      const what = timed.has(d) ? "time step" : kind ? kind[1].replace(/s$/, "") : example;
+      chooser.append(new Option(`one box per ${what}`, String(d)));
     }
     chooser.addEventListener("change", () => {
       const d = Number(chooser.value);
@@ -482,9 +492,14 @@ async function render({ model, el }) {
     return;
   }
   const stepper = new Stepper(el, data, new Picture(svg), viz);
-  requestAnimationFrame(() => {
+  requestAnimationFrame(async () => {
+    if (data.collapse && data.collapse.length && stepper.levels) {
+      // start with the outermost boxes collapsed (an unrolled RNN: one box per time step)
+      stepper.levels.value = String(Math.max(...data.collapse.map((p) => stepper.modules.depth(p))));
+      await stepper.relayout(new Set(data.collapse));
+    }
     stepper.fit();
-    stepper.goto(data.start || 0);
+    stepper.goto(0);
   });
   el.autogradLiteStepper = stepper; // for tests and the curious
 }
