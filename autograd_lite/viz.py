@@ -269,9 +269,15 @@ def _record_field(text: str) -> str:
     return escaped.replace("\n", "\\n")
 
 
-def _record_label(fields: Iterable[str]) -> str:
-    """A record label stacking ``fields`` (texts) top to bottom."""
-    return graphviz.nohtml("{ " + " | ".join(_record_field(f) for f in fields) + " }")
+def _record_label(fields: Iterable[str], braced: bool = True) -> str:
+    """A record label of ``fields`` (texts).
+
+    Braced (a value's box), they lie across the graph's direction: left to
+    right in a left-to-right graph, top to bottom in a top-to-bottom one.
+    Unbraced, along it.
+    """
+    inner = " | ".join(_record_field(f) for f in fields)
+    return graphviz.nohtml("{ " + inner + " }" if braced else inner)
 
 
 def _resolve_highlights(items: Iterable[Any]) -> tuple[set[Value], set[tuple[int, Any]]]:
@@ -379,7 +385,7 @@ def draw_graph(
     graph.attr("edge", color="#404040")
     if collapse:
         owner = box_paths(nodes)
-        _draw_collapsed(graph, nodes, owner, max_nodes, grads, grad_scale, number_format, why)
+        _draw_collapsed(graph, nodes, owner, (max_nodes, why, rankdir), grads, grad_scale, number_format)
     else:
         model = graph_model(root, grads=grads, names=names, clusters=clusters)
         look = dict(show=show, number_format=number_format, highlight=highlight, shaded=shaded)
@@ -542,17 +548,20 @@ def _draw_collapsed(
     graph: GraphDrawing,
     nodes: list[Value],
     owner: Mapping[Value, str],
-    max_nodes: int,
+    how: tuple[int, str, str],
     grads: Mapping[Value, float] | None,
     grad_scale: tuple[float, float],
     number_format: str,
-    why: str,
 ) -> None:
     """One box per module (plus the values outside modules), and a note saying so.
 
     With time steps (an unrolled RNN), one box per time step and one per
     outermost module, which then holds only the parameters every step shares.
+    ``how`` is ``(max_nodes, why the view is collapsed, rankdir)``. Each box
+    stacks its lines top to bottom, whatever the direction, so the boxes
+    stay narrow.
     """
+    max_nodes, why, rankdir = how
     timed = any(time_step_of(p) is not None for p in owner.values())
 
     def grad_of(v: Value) -> float:
@@ -598,7 +607,7 @@ def _draw_collapsed(
             text = [v.label or (str(v._op) if v._prev else "input"), f"data {format(v.data, number_format)}",
                     f"grad {format(grad_of(v), number_format)}"]  # fmt: skip
         attrs = {
-            "label": _record_label(text),
+            "label": _record_label(text, braced=rankdir in ("TB", "BT")),  # top to bottom
             "shape": "record",
             "style": "filled,rounded" if kind == "module" else "filled",
             "fillcolor": grad_colour(strongest, grad_scale),
@@ -623,8 +632,8 @@ def _draw_collapsed(
         graph.edge(group_ids[tail], group_ids[head], **_carries(tail, head))
     per = "one per time step and one per module's shared parameters" if timed else "one per module"
     note = (
-        f"Collapsed view: {len(nodes)} values{why}, drawn as {len(members)} boxes, "
-        f"{per}. draw_graph(root, collapse=False) draws every value."
+        f"Collapsed view: {len(nodes)} values{why}, drawn as {len(members)} boxes,\n"
+        f"{per}.\ndraw_graph(root, collapse=False) draws every value."
     )
     graph.node("note", label=note, shape="note", fontsize="10", id="note")
 
@@ -634,7 +643,8 @@ def _carries(tail: str, head: str) -> dict[str, str]:
     step = time_step_of(tail.partition(":")[2]) if tail.startswith("module:") else None
     if step is None or not head.startswith("module:") or time_step_of(head.partition(":")[2]) is None:
         return {}
-    return {"label": f"h_{step}", "fontsize": "12", "penwidth": "2", "class": "hidden-state"}
+    return {"label": f"h_{step}", "fontname": "Helvetica", "fontsize": "12", "penwidth": "2",
+            "class": "hidden-state"}  # fmt: skip
 
 
 def _box_size(path: str, values: int, params: int, timed: bool) -> str:

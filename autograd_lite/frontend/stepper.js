@@ -129,7 +129,7 @@ class Modules {
   carries(tail, head) {
     const t = this.stepOf.get(tail);
     if (t == null || this.stepOf.get(head) == null) return "[class=collapsed]";
-    return `[class="collapsed hidden-state" label="h_${t}" fontsize=12 penwidth=2]`;
+    return `[class="collapsed hidden-state" label="h_${t}" fontname=Helvetica fontsize=12 penwidth=2]`;
   }
 
 }
