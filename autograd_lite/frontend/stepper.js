@@ -125,11 +125,29 @@ class Modules {
     return lines;
   }
 
+  // The merged arrow standing for the edge from value `tail` into value `head`'s op when a collapsed
+  // box hides either end (its SVG id), or null.
+  mergedEdge(tail, head) {
+    const boxOf = (name) => {
+      const path = this.home.get(name);
+      const box = path ? this.hiddenBy(path) : null;
+      return box ? box.name : null;
+    };
+    const t = boxOf(tail), h = boxOf(head);
+    if ((!t && !h) || t === h) return null;
+    return this.edgeId(t ?? tail, h ?? `${head}_op`);
+  }
+
+  edgeId(tail, head) {
+    return `${tail}__${head}`;
+  }
+
   // An arrow from time step t's box to the next step's box carries the hidden state: labelled h_t.
   carries(tail, head) {
+    const id = `id="${this.edgeId(tail, head)}"`;
     const t = this.stepOf.get(tail);
-    if (t == null || this.stepOf.get(head) == null) return "[class=collapsed]";
-    return `[class="collapsed hidden-state" label="h_${t}" fontname=Helvetica fontsize=12 penwidth=2]`;
+    if (t == null || this.stepOf.get(head) == null) return `[class=collapsed ${id}]`;
+    return `[class="collapsed hidden-state" ${id} label="h_${t}" fontname=Helvetica fontsize=12 penwidth=2]`;
   }
 
 }
@@ -377,6 +395,8 @@ class Stepper {
     const step = this.current();
     if (!step) return;
     for (const id of step.current) this.picture.mark(this.shownAs(id), "current", on);
+    const merged = step.edge && this.modules ? this.modules.mergedEdge(step.child, step.node) : null;
+    if (merged) this.picture.mark(merged, "current", on); // the arrow into or out of a collapsed box
   }
 
   shownAs(id) {
