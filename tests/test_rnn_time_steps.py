@@ -8,6 +8,7 @@ graph_model gives each value computed at step t the box ``t=<t>``.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 import shutil
 
 import pytest
@@ -207,6 +208,8 @@ def test_the_stepper_offers_one_box_per_time_step_and_opens_one_on_click(browser
     for _ in range(into[0], into[1]):
         page.keyboard.press("ArrowRight")
     assert page.locator('g.node.collapsed.current[id="cluster_t%3D3"]').count() == 1
+    crossing = page.locator("g.edge.hidden-state.current")  # the gradient crosses the arrow h_3
+    assert crossing.count() == 1 and crossing.inner_text().strip() == "h_3"
     page.click('g.node.collapsed[id="cluster_t%3D3"]')  # open one step
     _relaid_out(page, "cell readout t=1 t=2 t=4")
     assert page.locator('g.cluster[id="cluster_t%3D3"]').count() == 1
@@ -216,3 +219,10 @@ def test_the_stepper_offers_one_box_per_time_step_and_opens_one_on_click(browser
     _relaid_out(page, everything)
     assert errors == []
     page.close()
+
+
+def test_the_readme_shows_the_pictures_it_names():
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    for picture in ("docs/rnn_unrolled.png", "docs/rnn_stepper.png"):
+        assert f"({picture})" in readme and (root / picture).stat().st_size > 10_000
