@@ -8,8 +8,8 @@ graph_model gives each value computed at step t the box ``t=<t>``.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 import shutil
+from pathlib import Path
 
 import pytest
 
