@@ -630,10 +630,10 @@ def _draw_collapsed(
     }
     for tail, head in sorted(edges):
         graph.edge(group_ids[tail], group_ids[head], **_carries(tail, head))
-    per = "one per time step and one per module's shared parameters" if timed else "one per module"
+    per = "one per time step and\none per module's shared parameters" if timed else "one per module"
     note = (
-        f"Collapsed view: {len(nodes)} values{why}, drawn as {len(members)} boxes,\n"
-        f"{per}.\ndraw_graph(root, collapse=False) draws every value."
+        f"Collapsed view: {len(nodes)} values{why},\ndrawn as {len(members)} boxes, "
+        f"{per}.\ndraw_graph(root, collapse=False)\ndraws every value."
     )
     graph.node("note", label=note, shape="note", fontsize="10", id="note")
 
@@ -649,11 +649,11 @@ def _carries(tail: str, head: str) -> dict[str, str]:
 
 def _box_size(path: str, values: int, params: int, timed: bool) -> str:
     """What a collapsed box holds: ``5 values, 3 parameters``; ``4 values`` (a time step);
-    ``8 parameters, shared by every time step`` (an unrolled RNN's cell)."""
+    ``8 parameters`` and ``shared by every step`` on two lines (an unrolled RNN's cell)."""
     if time_step_of(path) is not None:
         return f"{values} values"
     if timed and values == params:
-        return f"{params} parameters, shared by every time step"
+        return f"{params} parameters\nshared by every step"
     return f"{values} values, {params} parameters"
 
 
