@@ -90,6 +90,8 @@ assert [s.explain() for s in taken] == [s.explain() for s in every_step[: len(ta
 assert all(abs(p.grad - g) < 1e-12 for p, g in zip(rnn.parameters(), stepped))
 sizes = [max(abs(n.value.grad) for n in graph_model(loss).nodes if n.step == t) for t in range(1, 6)]
 assert sizes == sorted(sizes) and sizes == largest
+# the compiled training computes the loss of the graph built as before
+assert abs(full_bptt[0] - sequence_loss(RNN(1, 6, seed=1), sequences).data) < 1e-12
 # what the lesson says it can and cannot learn
 assert max(full_bptt[-1], cut_every_4[-1]) < 0.01 and cut_every_1[-1] > 0.1
 """,
