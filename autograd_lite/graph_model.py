@@ -272,6 +272,8 @@ def time_steps(nodes: Sequence[Value], owner: Mapping[Value, str]) -> dict[Value
 
     Parameters (leaves) belong to no step: every step shares them. Values
     outside modules (the inputs ``x_t``, the loss) belong to none either.
+    Steps are told apart by their number alone: two RNNs unrolled into one
+    graph share the box of each step.
     """
     step: dict[Value, int] = {}
     for v in nodes:

@@ -134,6 +134,8 @@ def walkthrough_data(
         raise TypeError(f"walkthrough: root must be a Value, got {type(root).__name__}")
     if layout not in ("auto", "dot", "browser"):
         raise ValueError(f"walkthrough: layout must be 'auto', 'dot' or 'browser', got {layout!r}")
+    if not isinstance(collapse, bool):
+        raise TypeError(f"walkthrough: collapse must be True or False, got {collapse!r}")
     nodes = topological_order(root)
     ids = {v: f"v{i}" for i, v in enumerate(nodes)}  # the picture's ids (draw_graph's rule)
     names = value_names(root)

@@ -182,6 +182,8 @@ def test_the_stepper_data_marks_time_step_boxes_and_can_start_collapsed():
     closed = next(c["closed"] for c in data["graph"]["clusters"] if c["path"] == "t=2")
     assert "time step 2\\n4 values\\nclick to expand" in closed
     assert walkthrough_data(loss)["collapse"] == []
+    with pytest.raises(TypeError, match="collapse must be True or False, got 'time'"):
+        walkthrough_data(loss, collapse="time")
 
 
 @pytest.mark.browser
