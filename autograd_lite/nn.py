@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Generic, Union
 
 from autograd_lite.engine import Value, _is_real
+from autograd_lite.graph_model import hidden_state_label
 
 __all__ = ["MLP", "RNN", "Layer", "Module", "Neuron", "RNNCell", "Seed", "from_torch"]
 
@@ -724,17 +725,33 @@ class RNN(_Exportable, Module):
         h0: Sequence[Value | float] | None = None,
         truncate_every: int | None = None,
     ) -> tuple[list[Any], list[list[Value]]]:
-        """Run the sequence; return (outputs per step, hidden states per step)."""
+        """Run the sequence; return (outputs per step, hidden states per step).
+
+        Unit ``j`` of the hidden state after step ``t`` (counting from 1:
+        step ``t`` reads ``x_t`` and ``h_{t-1}``) is labelled ``h_t[j]``
+        (``h_3[0]``), and unit ``k`` of its output ``y_t[k]``, so pictures
+        of the unrolled graph
+        (:func:`autograd_lite.viz.draw_graph`, the stepper) can group its
+        values by time step: one box per step. Without ``h0`` the state
+        starts at zeros labelled ``h_0[j]``.
+        """
         if truncate_every is not None and truncate_every < 1:
             raise ValueError(f"truncate_every must be a positive number of steps, got {truncate_every}")
-        h: Sequence[Value | float] | None = h0
+        if h0 is None:  # the zero state, as values the pictures can name
+            h0 = [Value(0.0, label=hidden_state_label(0, j)) for j in range(self.cell.nhidden)]
+        h: Sequence[Value | float] = h0
         outputs, hiddens = [], []
         for t, x in enumerate(xs):
-            if truncate_every and t and t % truncate_every == 0 and h is not None:
+            if truncate_every and t and t % truncate_every == 0:
                 h = [v.detach() if isinstance(v, Value) else v for v in h]
             h = self.cell(x, h)
+            for j, unit in enumerate(h):
+                unit.label = hidden_state_label(t + 1, j)
             hiddens.append(h)
-            outputs.append(self.readout(h))
+            out = self.readout(h)
+            for k, unit in enumerate([out] if isinstance(out, Value) else out):
+                unit.label = f"y_{t + 1}[{k}]"
+            outputs.append(out)
         return outputs, hiddens
 
     def __call__(

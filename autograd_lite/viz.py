@@ -16,9 +16,17 @@ What the picture shows:
 * values computed by an ``nn`` module are grouped into a box per module
   (neuron inside layer), labelled with the module's path, found from the
   parameters' dotted labels (``layers.0.neurons.3.w.1``);
+* the values an unrolled RNN computes at time step ``t`` are grouped into
+  a box ``time step t`` instead (its cell's parameters are shared by every
+  step, so they stay in their modules' boxes): the hidden states
+  :meth:`autograd_lite.nn.RNN.unroll` labels ``h_t[j]`` mark the steps
+  (:func:`autograd_lite.graph_model.time_steps`);
 * a graph of more than ``max_nodes`` values (300 by default) is drawn
   collapsed, one box per module, with a note saying so;
-  ``collapse=False`` draws every node anyway;
+  ``collapse=False`` draws every node anyway. An unrolled RNN collapses to
+  one box per time step, one per module holding the shared parameters
+  (``cell``, ``readout``), and its other values (inputs ``x_t``, the
+  loss) as they are: the picture of backpropagation through time;
 * labels are data, never markup: any label, op name or module path is drawn
   as its own text (Graphviz escapes, record syntax ``{}|<>``, HTML-like
   ``<...>``, ``&lt;`` and quotes included); only characters a picture cannot
@@ -52,10 +60,13 @@ from autograd_lite.engine import Value, topological_order
 from autograd_lite.graph_model import (
     GraphModel,
     ModelNode,
+    box_paths,
+    box_title,
     cluster_chain,
     graph_model,
     module_of_parameter,
     module_paths,
+    time_step_of,
 )
 
 _cluster_chain = cluster_chain  # the name older code and tests use
@@ -258,9 +269,15 @@ def _record_field(text: str) -> str:
     return escaped.replace("\n", "\\n")
 
 
-def _record_label(fields: Iterable[str]) -> str:
-    """A record label stacking ``fields`` (texts) top to bottom."""
-    return graphviz.nohtml("{ " + " | ".join(_record_field(f) for f in fields) + " }")
+def _record_label(fields: Iterable[str], braced: bool = True) -> str:
+    """A record label of ``fields`` (texts).
+
+    Braced (a value's box), they lie across the graph's direction: left to
+    right in a left-to-right graph, top to bottom in a top-to-bottom one.
+    Unbraced, along it.
+    """
+    inner = " | ".join(_record_field(f) for f in fields)
+    return graphviz.nohtml("{ " + inner + " }" if braced else inner)
 
 
 def _resolve_highlights(items: Iterable[Any]) -> tuple[set[Value], set[tuple[int, Any]]]:
@@ -337,7 +354,8 @@ def draw_graph(
             values).
         clusters: group values into a box per ``nn`` module.
         collapse: ``None`` (default) collapses when the graph has more than
-            ``max_nodes`` values; ``True`` always; ``False`` never.
+            ``max_nodes`` values; ``True`` always; ``False`` never. On an
+            unrolled RNN the collapsed picture has one box per time step.
         max_nodes: the collapse threshold.
         legend: draw the colour scale.
         grad_scale: ``(palest, darkest)`` sizes of ``|grad|`` for the colour.
@@ -357,6 +375,7 @@ def draw_graph(
     _check_options(root, rankdir, show, number_format, max_nodes)
     grad_colour(0.0, grad_scale)  # validates the scale
     nodes = topological_order(root)
+    why = f" (over max_nodes={max_nodes})" if collapse is None else ""
     if collapse is None:
         collapse = len(nodes) > max_nodes
     graph = GraphDrawing(
@@ -365,8 +384,8 @@ def draw_graph(
     graph.attr("node", fontname="Helvetica")
     graph.attr("edge", color="#404040")
     if collapse:
-        owner = module_paths(nodes)
-        _draw_collapsed(graph, nodes, owner, max_nodes, grads, grad_scale, number_format)
+        owner = box_paths(nodes)
+        _draw_collapsed(graph, nodes, owner, (max_nodes, why, rankdir), grads, grad_scale, number_format)
     else:
         model = graph_model(root, grads=grads, names=names, clusters=clusters)
         statements, edges = full_statements(
@@ -397,13 +416,13 @@ Edges = list[tuple[str, str, dict[str, str]]]
 
 
 def cluster_attributes(path: str) -> dict[str, str]:
-    """The attributes of module ``path``'s box: its label (the path as text), style and SVG id.
+    """The attributes of the box ``path``: its label (``box_title(path)``), style and SVG id.
 
     The SVG id is ``cluster_`` and the path percent-encoded
     (``urllib.parse.quote(path, safe="")``: ``cluster_layers.0.neurons.3``).
     """
     ident = "cluster_" + quote(path, safe="", errors="surrogatepass")
-    return {"label": _plain_label(path), "style": "rounded,dashed", "color": "#7f7f7f",
+    return {"label": _plain_label(box_title(path)), "style": "rounded,dashed", "color": "#7f7f7f",
             "fontname": "Helvetica", "fontsize": "14", "id": ident}  # fmt: skip
 
 
@@ -535,12 +554,21 @@ def _draw_collapsed(
     graph: GraphDrawing,
     nodes: list[Value],
     owner: Mapping[Value, str],
-    max_nodes: int,
+    how: tuple[int, str, str],
     grads: Mapping[Value, float] | None,
     grad_scale: tuple[float, float],
     number_format: str,
 ) -> None:
-    """One box per module (plus the values outside modules), and a note saying so."""
+    """One box per module (plus the values outside modules), and a note saying so.
+
+    With time steps (an unrolled RNN), one box per time step and one per
+    outermost module, which then holds only the parameters every step shares.
+    ``how`` is ``(max_nodes, why the view is collapsed, rankdir)``. Each box
+    stacks its lines top to bottom, whatever the direction, so the boxes
+    stay narrow.
+    """
+    max_nodes, why, rankdir = how
+    timed = any(time_step_of(p) is not None for p in owner.values())
 
     def grad_of(v: Value) -> float:
         return v.grad if grads is None else grads.get(v, v.grad)
@@ -550,7 +578,8 @@ def _draw_collapsed(
         for i, node in enumerate(nodes):
             path = owner.get(node)
             if path is not None:
-                groups[node] = "module:" + (cluster_chain(path)[0] if level >= 2 else path)
+                outermost = level >= 2 or (timed and time_step_of(path) is None)
+                groups[node] = "module:" + (cluster_chain(path)[0] if outermost else path)
             elif level >= 1:
                 groups[node] = "inputs:" if not node._prev else "op:" + str(node._op)
             else:
@@ -573,7 +602,7 @@ def _draw_collapsed(
         shown = params or values
         strongest = max((grad_of(v) for v in shown), key=lambda g: abs(g) if not math.isnan(g) else -1.0)
         if kind == "module":
-            text = [rest, f"{len(values)} values, {len(params)} parameters",
+            text = [box_title(rest), _box_size(rest, len(values), len(params), timed),
                     f"largest grad {format(strongest, number_format)}"]  # fmt: skip
         elif kind == "inputs":
             text = [f"{len(values)} inputs and constants"]
@@ -584,13 +613,13 @@ def _draw_collapsed(
             text = [v.label or (str(v._op) if v._prev else "input"), f"data {format(v.data, number_format)}",
                     f"grad {format(grad_of(v), number_format)}"]  # fmt: skip
         attrs = {
-            "label": _record_label(text),
+            "label": _record_label(text, braced=rankdir in ("TB", "BT")),  # top to bottom
             "shape": "record",
             "style": "filled,rounded" if kind == "module" else "filled",
             "fillcolor": grad_colour(strongest, grad_scale),
             "fontcolor": _font_colour(strongest, grad_scale),
             "id": group_ids[key],
-            "class": kind,
+            "class": "module time-step" if time_step_of(rest) is not None else kind,
         }
         if kind == "module":
             parent = cluster_chain(rest)
@@ -606,12 +635,32 @@ def _draw_collapsed(
         if groups[child] != groups[node]
     }
     for tail, head in sorted(edges):
-        graph.edge(group_ids[tail], group_ids[head])
+        graph.edge(group_ids[tail], group_ids[head], **_carries(tail, head))
+    per = "one per time step and\none per module's shared parameters" if timed else "one per module"
     note = (
-        f"Collapsed view: {len(nodes)} values (over max_nodes={max_nodes}), drawn as {len(members)} boxes, "
-        f"one per module. draw_graph(root, collapse=False) draws every value."
+        f"Collapsed view: {len(nodes)} values{why},\ndrawn as {len(members)} boxes, "
+        f"{per}.\ndraw_graph(root, collapse=False)\ndraws every value."
     )
     graph.node("note", label=note, shape="note", fontsize="10", id="note")
+
+
+def _carries(tail: str, head: str) -> dict[str, str]:
+    """An arrow from time step ``t``'s box to the next one's carries the hidden state: labelled ``h_t``."""
+    step = time_step_of(tail.partition(":")[2]) if tail.startswith("module:") else None
+    if step is None or not head.startswith("module:") or time_step_of(head.partition(":")[2]) is None:
+        return {}
+    return {"label": f"h_{step}", "fontname": "Helvetica", "fontsize": "12", "penwidth": "2",
+            "class": "hidden-state"}  # fmt: skip
+
+
+def _box_size(path: str, values: int, params: int, timed: bool) -> str:
+    """What a collapsed box holds: ``5 values, 3 parameters``; ``4 values`` (a time step);
+    ``8 parameters`` and ``shared by every step`` on two lines (an unrolled RNN's cell)."""
+    if time_step_of(path) is not None:
+        return f"{values} values"
+    if timed and values == params:
+        return f"{params} parameters\nshared by every step"
+    return f"{values} values, {params} parameters"
 
 
 # ----------------------------------------------------------------------------

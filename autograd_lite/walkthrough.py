@@ -40,7 +40,7 @@ from graphviz.quoting import attr_list, quote, quote_edge
 
 from autograd_lite._optional import optional_dependency
 from autograd_lite.engine import Value, topological_order
-from autograd_lite.graph_model import GraphModel, cluster_chain, graph_model
+from autograd_lite.graph_model import GraphModel, box_title, cluster_chain, graph_model, time_step_of
 from autograd_lite.stepper import (
     Step,
     UpdateStep,
@@ -51,6 +51,7 @@ from autograd_lite.stepper import (
 )
 from autograd_lite.viz import (
     GRAD_SCALE,
+    _box_size,
     _font_colour,
     _plain_label,
     cluster_attributes,
@@ -107,6 +108,7 @@ def walkthrough_data(
     grad_scale: tuple[float, float] = GRAD_SCALE,
     layout: str = "auto",
     interval_ms: int = 600,
+    collapse: bool = False,
 ) -> dict[str, Any]:
     """The walkthrough of ``root``'s backward pass as JSON-ready data (see the module docstring).
 
@@ -123,11 +125,17 @@ def walkthrough_data(
             browser), ``"dot"`` (require the system ``dot``) or ``"browser"``
             (always Viz.js).
         interval_ms: time between steps when playing.
+        collapse: start with every outermost box collapsed (needs Viz.js,
+            which comes along): one box per layer of an MLP; on an unrolled
+            RNN one box per time step and one per module of shared
+            parameters. The menu and clicks open them as usual.
     """
     if not isinstance(root, Value):
         raise TypeError(f"walkthrough: root must be a Value, got {type(root).__name__}")
     if layout not in ("auto", "dot", "browser"):
         raise ValueError(f"walkthrough: layout must be 'auto', 'dot' or 'browser', got {layout!r}")
+    if not isinstance(collapse, bool):
+        raise TypeError(f"walkthrough: collapse must be True or False, got {collapse!r}")
     nodes = topological_order(root)
     ids = {v: f"v{i}" for i, v in enumerate(nodes)}  # the picture's ids (draw_graph's rule)
     names = value_names(root)
@@ -191,6 +199,7 @@ def walkthrough_data(
         "graph": _recomposable(model, drawing, number_format, grad_scale),
         "intro": INTRO,
         "interval_ms": interval_ms,
+        "collapse": [path for path in model.modules if model.parent(path) is None] if collapse else [],
     }
 
 
@@ -201,8 +210,8 @@ def _recomposable(
 
     The same statements as ``drawing`` (:func:`autograd_lite.viz.full_statements`):
     ``header`` (the graph's attributes), ``clusters`` (each module, parents
-    first: its path, parent, SVG id, the opening of its box, and the one
-    node standing for it when collapsed), ``items`` (``[module path or None,
+    first: its path, parent, SVG id, the opening of its box, the one
+    node standing for it when collapsed, and its time step or ``None``), ``items`` (``[module path or None,
     node name, statement]``), ``edges`` (``[tail, head, statement]``) and
     ``footer`` (the legend and the closing brace). ``stepper.js``'s
     ``composeDot`` nests them, leaving out what a collapsed box hides.
@@ -212,12 +221,14 @@ def _recomposable(
     body = next(i for i, line in enumerate(lines) if line.lstrip().startswith(("v", "subgraph", "legend")))
     header = "".join(lines[:body])
     sizes = _module_sizes(model)
+    timed = any(time_step_of(path) is not None for path in model.modules)
     clusters = []
     for i, path in enumerate(model.modules):
         attrs = cluster_attributes(path)
         values, params = sizes[path]
+        text = f"{box_title(path)}\n{_box_size(path, values, params, timed)}\nclick to expand"
         closed = {  # a plain box, not a record: Graphviz cannot keep records in order side by side
-            "label": _plain_label(f"{path}\n{values} values, {params} parameters\nclick to expand"),
+            "label": _plain_label(text),
             "shape": "box", "style": "filled,rounded", "fillcolor": "#ececec", "color": "#7f7f7f",
             "fontsize": "12", "id": attrs["id"], "class": "collapsed",
         }  # fmt: skip
@@ -225,7 +236,7 @@ def _recomposable(
             "path": path, "parent": model.parent(path), "id": attrs["id"],
             "open": f"subgraph cluster_{i} {{\n\tgraph{attr_list(None, kwargs=attrs)}\n",
             "closed": f"m{i}{attr_list(None, kwargs=closed)}\n",
-            "name": f"m{i}",
+            "name": f"m{i}", "step": time_step_of(path),
         })  # fmt: skip
     items = [[path, name, f"{quote(name)}{attr_list(None, kwargs=a)}\n"]
              for path, group in statements.items() for name, a in group]  # fmt: skip

@@ -68,6 +68,30 @@ for p in tiny.parameters():
     p.grad = 0.0
 L.backward()
 assert all(abs(p.grad - g) < 1e-12 for p, g in zip(tiny.parameters(), fresh_grads))
+# the picture of BPTT: one box per time step, the hidden state h_t passed from each to the next
+import re
+
+from autograd_lite.graph_model import graph_model
+
+steps_of = [node.step for node in graph_model(loss).nodes]
+assert sorted(set(steps_of) - {None}) == [1, 2, 3, 4, 5]
+source = draw_graph(loss, collapse=True).source
+assert source.count('class="module time-step"') == 5
+assert sorted(re.findall(r"label=h_(\\d) ", source)) == ["1", "2", "3", "4"]
+# backward through time: the gradient first reaches step 5, then 4, 3, 2, 1; the walk stopped at 3
+every_step = list(backward_steps(loss, zero_grad=True))
+first = {}
+for k, step in enumerate(every_step):
+    first.setdefault(time_of[step.child], k)
+assert first[5] < first[4] < first[3] < first[2] < first[1]
+assert len(taken) == first[3] + 1 and len(taken) + len(rest) == len(every_step)
+assert [s.explain() for s in taken] == [s.explain() for s in every_step[: len(taken)]]
+# the shared weights' gradients are backward()'s, and they shrink back through time
+assert all(abs(p.grad - g) < 1e-12 for p, g in zip(rnn.parameters(), stepped))
+sizes = [max(abs(n.value.grad) for n in graph_model(loss).nodes if n.step == t) for t in range(1, 6)]
+assert sizes == sorted(sizes) and sizes == largest
+# the compiled training computes the loss of the graph built as before
+assert abs(full_bptt[0] - sequence_loss(RNN(1, 6, seed=1), sequences).data) < 1e-12
 # what the lesson says it can and cannot learn
 assert max(full_bptt[-1], cut_every_4[-1]) < 0.01 and cut_every_1[-1] > 0.1
 """,

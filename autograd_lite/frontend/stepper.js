@@ -52,6 +52,7 @@ class Modules {
     this.home = new Map(graph.items.map(([path, name]) => [name, path]));
     this.collapsed = new Set();
     this.rank = new Map(graph.clusters.map((c, i) => [c.name, i])); // modules in their natural order
+    this.stepOf = new Map(graph.clusters.map((c) => [c.name, c.step ?? null])); // a time step's box -> t
   }
 
   depth(path) {
@@ -120,8 +121,33 @@ class Modules {
       else if (t !== h) merged.set(`${t} -> ${h}`, [this.rank.get(t) ?? -1, this.rank.get(h) ?? -1]);
     }
     const inOrder = [...merged].sort(([, a], [, b]) => a[1] - b[1] || a[0] - b[0]);
-    for (const [pair] of inOrder) lines.push(`${pair} [class=collapsed]\n`);
+    for (const [pair] of inOrder) lines.push(`${pair} ${this.carries(...pair.split(" -> "))}\n`);
     return lines;
+  }
+
+  // The merged arrow standing for the edge from value `tail` into value `head`'s op when a collapsed
+  // box hides either end (its SVG id), or null.
+  mergedEdge(tail, head) {
+    const boxOf = (name) => {
+      const path = this.home.get(name);
+      const box = path ? this.hiddenBy(path) : null;
+      return box ? box.name : null;
+    };
+    const t = boxOf(tail), h = boxOf(head);
+    if ((!t && !h) || t === h) return null;
+    return this.edgeId(t ?? tail, h ?? `${head}_op`);
+  }
+
+  edgeId(tail, head) {
+    return `${tail}__${head}`;
+  }
+
+  // An arrow from time step t's box to the next step's box carries the hidden state: labelled h_t.
+  carries(tail, head) {
+    const id = `id="${this.edgeId(tail, head)}"`;
+    const t = this.stepOf.get(tail);
+    if (t == null || this.stepOf.get(head) == null) return `[class=collapsed ${id}]`;
+    return `[class="collapsed hidden-state" ${id} label="h_${t}" fontname=Helvetica fontsize=12 penwidth=2]`;
   }
 
 }
@@ -291,10 +317,12 @@ class Stepper {
     const mixed = new Option("boxes collapsed by clicks", "");
     mixed.disabled = mixed.hidden = true;
     chooser.append(mixed, new Option("show every value", "0"));
+    const timed = new Set(this.modules.graph.clusters.filter((c) => c.step != null).map((c) => this.modules.depth(c.path)));
     for (const [d, example] of [...depths].sort((a, b) => b[0] - a[0])) {
-      // "layers.0.neurons.3" is one of the "neurons"
+      // "layers.0.neurons.3" is one of the "neurons"; an unrolled RNN's "t=3" a time step
       const kind = /([^.]+)\.\d+$/.exec(example);
-      chooser.append(new Option(`one box per ${kind ? kind[1].replace(/s$/, "") : example}`, String(d)));
+      const what = timed.has(d) ? "time step" : kind ? kind[1].replace(/s$/, "") : example;
+      chooser.append(new Option(`one box per ${what}`, String(d)));
     }
     chooser.addEventListener("change", () => {
       const d = Number(chooser.value);
@@ -367,6 +395,8 @@ class Stepper {
     const step = this.current();
     if (!step) return;
     for (const id of step.current) this.picture.mark(this.shownAs(id), "current", on);
+    const merged = step.edge && this.modules ? this.modules.mergedEdge(step.child, step.node) : null;
+    if (merged) this.picture.mark(merged, "current", on); // the arrow into or out of a collapsed box
   }
 
   shownAs(id) {
@@ -482,9 +512,14 @@ async function render({ model, el }) {
     return;
   }
   const stepper = new Stepper(el, data, new Picture(svg), viz);
-  requestAnimationFrame(() => {
+  requestAnimationFrame(async () => {
+    if (data.collapse && data.collapse.length && stepper.levels) {
+      // start with the outermost boxes collapsed (an unrolled RNN: one box per time step)
+      stepper.levels.value = String(Math.max(...data.collapse.map((p) => stepper.modules.depth(p))));
+      await stepper.relayout(new Set(data.collapse));
+    }
     stepper.fit();
-    stepper.goto(data.start || 0);
+    stepper.goto(0);
   });
   el.autogradLiteStepper = stepper; // for tests and the curious
 }
