@@ -19,6 +19,12 @@ checks are put in place when the first block opens and taken out when the
 last one closes. ``backward()`` is checked when it runs inside a block; a
 node's line is known when the node was made inside one.
 
+Not checked: ``functional.grad`` (and so ``jacobian``, ``hessian``),
+compiled functions (``compile``), the data of a node made with
+``Value(data, _children, _op)`` (the lecture's way) and what a hook returns
+(the next chain-rule step that uses it is blamed). Their results are as with
+the block closed: nan and inf go through, as IEEE says.
+
 Example:
     >>> from autograd_lite import Value, detect_anomaly
     >>> x = Value(1e308, label="x")

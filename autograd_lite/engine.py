@@ -189,10 +189,32 @@ def _coerce(x: object, op: str) -> Value:
 
 _new = object.__new__
 
-# Labels, by weak reference to their Value: most nodes have none, and a slot for
-# one would cost every node 8 bytes. A Value with no weak reference has no label.
-_LABELS: weakref.WeakKeyDictionary[Value, str] = weakref.WeakKeyDictionary()
-_weakref_count = weakref.getweakrefcount
+# Labels live in a table beside the nodes: most nodes have none, and a slot for one
+# would cost every node 8 bytes. Keyed by identity (id), as Values are, whatever a
+# subclass's __eq__ says; each entry is a weak reference to its Value that holds the
+# text and takes the entry out when the Value is freed, so a label keeps nothing alive.
+
+
+class _Label(weakref.ref):
+    __slots__ = ("key", "text")
+
+    key: int
+    text: str
+
+
+def _label_freed(entry: _Label) -> None:
+    _LABELS.pop(entry.key, None)
+
+
+_LABELS: dict[int, _Label] = {}
+
+
+def _set_label(v: Value, text: str) -> None:
+    entry = _LABELS.get(id(v))
+    if entry is None:
+        entry = _LABELS[id(v)] = _Label(v, _label_freed)
+        entry.key = id(v)
+    entry.text = text
 
 
 def _leaf(data: float, label: str = "") -> Value:
@@ -200,7 +222,7 @@ def _leaf(data: float, label: str = "") -> Value:
     v.data = data
     v.grad = 0.0
     if label:
-        _LABELS[v] = label
+        _set_label(v, label)
     return v
 
 
@@ -219,6 +241,7 @@ def _node(data: float, children: tuple[Value, ...], op: Op) -> Value:
         v._op = op
     elif _TRACER.get() is None:  # no_grad(): a leaf that only remembers it was made there
         v = _new(_Untracked)
+        _EXTRAS[0] = True  # used in a graph later, it gets no gradient: backward() must look
     else:  # no_grad() while compiling: a leaf that remembers how to recompute itself
         v = _new(_Detached)
         v._source = (children, op)
@@ -276,21 +299,22 @@ class Value:
         if _children or _op:
             _make_lecture_node(self, _children, _op, label)
         elif label:
-            _LABELS[self] = label
+            _set_label(self, label)
 
     @property
     def label(self) -> str:
         """An optional name, shown in graph pictures (``""`` when it has none)."""
-        return _LABELS.get(self, "") if _weakref_count(self) else ""
+        entry = _LABELS.get(id(self))
+        return "" if entry is None else entry.text
 
     @label.setter
     def label(self, text: str) -> None:
         if text.__class__ is not str:
             raise TypeError(f"label must be a str, got {_describe(text)}")
         if text:
-            _LABELS[self] = text
-        elif _weakref_count(self):
-            _LABELS.pop(self, None)
+            _set_label(self, text)
+        else:
+            _LABELS.pop(id(self), None)
 
     # -- arithmetic: a = self, b = other; each docstring states d/da, d/db --
 
@@ -750,8 +774,16 @@ class _Custom(Value):
         lambda self, g: _fields(self).__setitem__("grad", g),
         doc="d(root)/d(self) after ``root.backward()``.",
     )
-    _prev = property(lambda self: _fields(self)["_prev"], doc="The children given, a tuple.")
-    _op = property(lambda self: _fields(self)["_op"], doc="The op given: micrograd's string.")
+    _prev = property(
+        lambda self: _fields(self)["_prev"],
+        lambda self, kids: _fields(self).__setitem__("_prev", tuple(kids)),
+        doc="The children given, a tuple.",
+    )
+    _op = property(
+        lambda self: _fields(self)["_op"],
+        lambda self, op: _fields(self).__setitem__("_op", op),
+        doc="The op given: micrograd's string.",
+    )
 
     @property
     def label(self) -> str:
@@ -773,6 +805,10 @@ class _Custom(Value):
     def _backward(self, closure: Callable[[], None]) -> None:
         _fields(self)["_backward"] = closure
 
+    @_backward.deleter
+    def _backward(self) -> None:
+        _fields(self).pop("_backward", None)  # micrograd's default again
+
     @property
     def __dict__(self) -> dict[str, Any]:  # type: ignore[override]
         """Its fields: so ``vars(node)`` shows them, as for micrograd's Values."""
@@ -785,15 +821,20 @@ class _Custom(Value):
             raise AttributeError(f"{self!r} has no attribute {name!r}") from None
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in _LECTURE_OWN:
+        if name == "__class__":
+            raise TypeError(f"the class of a node of one's own ({self!r}) cannot be changed")
+        if name == "data" or hasattr(getattr(_Custom, name, None), "__set__"):  # data, grad, label, ...
             object.__setattr__(self, name, value)
         else:
             _fields(self)[name] = value
 
     def __delattr__(self, name: str) -> None:
-        if name in _LECTURE_OWN or name not in _fields(self):
+        if name == "_backward":
+            object.__delattr__(self, name)
+        elif name in _LECTURE_OWN or name not in _fields(self):
             raise AttributeError(f"cannot delete {name!r} of {self!r}")
-        del _fields(self)[name]
+        else:
+            del _fields(self)[name]
 
 
 _GRAD_SLOT = Value.__dict__["grad"]
@@ -826,6 +867,7 @@ def _rebuild_lecture_node(data: float, fields: dict[str, Any]) -> Value:
     v = _new(_Custom)
     _DATA_SLOT.__set__(v, data)
     _GRAD_SLOT.__set__(v, dict(fields))
+    _EXTRAS[0] = True  # (unpickled in a fresh process: backward() must look for its closure)
     return v
 
 
@@ -1335,6 +1377,8 @@ def _unpickle_leaf(cls: type, data: float, grad: float, label: str) -> Value:
         raise ValueError(f"unpickling a Value: {cls!r} is not a leaf class of autograd_lite")
     v: Any = _new(cls)
     v.data, v.grad, v.label = data, grad, label
+    if not v._requires_grad:  # a frozen leaf or a no_grad() result, unpickled in a fresh process
+        _EXTRAS[0] = True
     return v
 
 

@@ -12,6 +12,8 @@ import copy
 import gc
 import math
 import pickle
+import subprocess
+import sys
 import weakref
 
 import pytest
@@ -19,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import autograd_lite as al
-from autograd_lite import Value
+from autograd_lite import Value, no_grad
 from autograd_lite.engine import local_derivatives
 from autograd_lite.functional import grad
 from autograd_lite.nn import MLP, Layer, Neuron
@@ -185,3 +187,59 @@ def test_a_lecture_node_copies_and_pickles_with_its_fields_and_is_freed_with_its
     del e
     gc.collect()
     assert ref() is None
+
+
+def test_a_lecture_node_keeps_values_rules_for_requires_grad_class_and_its_fields():
+    a = Value(1.0)
+    out = lecture_exp(a)
+    with pytest.raises(RuntimeError, match="only a leaf's flag"):
+        out.requires_grad_(False)
+    with pytest.raises(TypeError, match="cannot be changed on a _Custom"):
+        Value(2.0, (), "x").requires_grad = False
+    assert "requires_grad" not in vars(out)
+    with pytest.raises(TypeError, match="class of a node of one's own"):
+        out.__class__ = Value  # type: ignore[assignment]
+    b = Value(2.0)
+    out._prev, out._op = [b], "+"
+    assert out._prev == (b,) and out._op == "+"
+    del out._backward
+    b.grad = 0.0
+    out.grad = 1.0
+    out._backward()
+    assert b.grad == 0.0, "deleting the closure brings back micrograd's default"
+
+
+class SameWhenEqual(Value):
+    """A user's subclass that compares and hashes by data."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Value) and self.data == other.data
+
+    def __hash__(self) -> int:
+        return hash(self.data)
+
+
+def test_labels_go_by_identity_whatever_a_subclass_says_equal_is():
+    a, b = SameWhenEqual(1.0, label="a"), SameWhenEqual(1.0, label="b")
+    assert a == b and (a.label, b.label) == ("a", "b")
+
+
+FRESH = """
+import pickle, sys
+from autograd_lite import Value, no_grad
+a, b, c = pickle.loads(sys.stdin.buffer.read())
+(c * a + b * 3.0).backward()
+print(a.grad, b.grad)
+"""
+
+
+def test_frozen_leaves_no_grad_results_and_lecture_nodes_keep_their_rules_in_a_fresh_process():
+    frozen = Value(1.5).requires_grad_(False)
+    frozen.grad = 1.5
+    with no_grad():
+        untracked = Value(2.0) * 1.0
+    made = lecture_exp(Value(0.0))
+    del made._backward  # (a closure cannot be pickled): micrograd's default, passes nothing
+    payload = pickle.dumps((frozen, untracked, made))
+    out = subprocess.run([sys.executable, "-c", FRESH], input=payload, capture_output=True, check=True)
+    assert out.stdout.split() == [b"1.5", b"0.0"], "the frozen leaf's and the no_grad result's grads stay"

@@ -79,6 +79,7 @@ _new = object.__new__
 # twin node under an autograd_lite node, e.g. autograd_lite.Value.sum of twin values).
 _engine._EXTRAS[0] = True
 
+
 class _Prev(set):
     """micrograd's ``_prev``, a ``set`` of a node's inputs, that iterates in the order they were given.
 
