@@ -138,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     outcomes = run_workers(todo, args.jobs)
     print_table(outcomes)
     for o in outcomes:
-        if o.status == "survived" or args.verbose:
+        if o.status in ("survived", "unreached") or args.verbose:  # unreached: with the reason
             print(f"  {o.status:10} {o.mutant.spec:40} {o.seconds:5.1f} s  {o.by}")
     caught, scored = summary(outcomes)
     left_out = Counter(o.status for o in outcomes if o.status in ("equivalent", "unreached"))
