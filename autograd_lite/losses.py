@@ -32,7 +32,7 @@ from typing import Any, Union
 
 from autograd_lite.engine import Value, apply, no_grad
 from autograd_lite.ops import VARIADIC, Domain, Op
-from autograd_lite.rules import exp, log, maximum, where
+from autograd_lite.rules import exp, log1p, maximum, where
 
 __all__ = [
     "LOGSUMEXP",
@@ -141,11 +141,13 @@ _FINITE_MAX = sys.float_info.max
 
 
 def _logsumexp(*zs: Any) -> Any:
-    # m + log(sum_j e**(z_j - m)); an infinite (or all -inf) max shifts by 0, as torch.logsumexp
+    # m + log(k + sum_{z_j < m} e**(z_j - m)) for the k logits equal to the max m, written with
+    # log1p so that logsumexp(-27, 0) keeps its e**-27; an infinite max is the result itself
+    # (torch.logsumexp masks the shift to 0, which gives the same), nan stays nan
     m = maximum(*zs)
-    s = where(m < -_FINITE_MAX, 0.0, where(m > _FINITE_MAX, 0.0, m))
-    total = sum(exp(z - s) for z in zs)  # >= 1 for a finite max; 0 when every z_j is -inf
-    return log(where(total <= 0, 1.0, total)) + where(total <= 0, -math.inf, s)
+    ties = sum(where(z >= m, 1.0, 0.0) for z in zs)
+    rest = sum(where(z >= m, 0.0, exp(z - m)) for z in zs)
+    return where(m > _FINITE_MAX, m, where(m < -_FINITE_MAX, m, m + log1p(ties - 1 + rest)))
 
 
 def _logsumexp_derivative(out: Any, *zs: Any) -> list[Any]:

@@ -326,9 +326,11 @@ def _forward_form_of(op: Op) -> str | None:
     if op.arity != VARIADIC:
         return None
     for form, reference in (("dot", _dot), ("sum", _sum)):
-        expected = [rules.symbolic(reference, input_names(n)) for n in (2, 3, 4)]
-        got = [op.symbolic_forward(n) for n in (2, 3, 4)]
-        if all(g is not None and e is not None and [g.key] == [t.key for t in e] for g, e in zip(got, expected)):
+        for n in (2, 3, 4):
+            got, expected = op.symbolic_forward(n), rules.symbolic(reference, input_names(n))
+            if got is None or expected is None or [got.key] != [t.key for t in expected]:
+                break
+        else:
             return form
     return None
 

@@ -29,8 +29,15 @@ library's source is patched. :func:`mutated` restores the op afterwards.
 
 A mutant that gives the same numbers as the original at every probe point
 (the op's test domain and its tails) is *equivalent* (``0 * 1.01 = 0``);
-one whose interpretation never read the mutated function is *unreached*
-(a structural fast path, e.g. ``dot`` on NumPy). Neither is scored.
+one whose interpretation never read the mutated function is *unreached*,
+with the reason: an op whose forward or rule has no symbolic form (a Python
+``if``: ``half_leaky``'s forward, ``opaque_cube``'s rule, ``**``'s forward)
+is called as it is by generated Python, so its Python interpretation *is*
+the float one (that mutant is scored under ``float``). Neither is scored.
+Fast paths (``sum`` and ``dot`` written as a chain of additions, NumPy's
+matrix product) are taken only while the op's forward and rule have the
+exact form they write (``Op.forward_form``, ``Op.rule_form``), so a mutant
+of either reaches every interpretation.
 """
 
 from __future__ import annotations
@@ -396,8 +403,9 @@ def _unreached(m: Mutant) -> str | None:
         return None
     if reach.opaque:
         called = "op.forward" if m.target == "forward" else "op.derivative"
+        float_mutant = m._replace(interpretation="float").spec
         return (f"its {m.target} has no symbolic form (Python `if`/math): {m.interpretation} calls {called}, "
-                f"the float interpretation, whose mutant is {m.op}@{m.target}@{m.slot}@{m.kind}@float")  # fmt: skip
+                f"the float interpretation, whose mutant is {float_mutant}")  # fmt: skip
     return f"{m.interpretation} never reads the op's {m.target} (a structural fast path)"
 
 

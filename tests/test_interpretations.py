@@ -12,7 +12,9 @@ also breaks one interpretation alone (its cached function in the op).
 ``test_tails`` takes every interpretation to the tails of each op's inputs
 (``|x|`` 20 to 700, tiny ``|x|``), where it must agree with the eager forward
 and with finite differences to a relative tolerance however small the
-derivative (``exp'(-30) = 9e-14``).
+derivative (``exp'(-30) = 9e-14``); ``test_each_input_near_zero`` takes each
+input in turn to a tiny ``|x|`` (a tiny base of ``a ** b``). The losses'
+``logsumexp`` op is walked as the table's ops are.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import autograd_lite as al
-from autograd_lite import Value, apply, custom_op, grad, jvp
+from autograd_lite import Value, apply, custom_op, grad, jvp, losses
 from autograd_lite.ops import VARIADIC, Domain, Op
 from autograd_lite.rules import where
 from autograd_lite.testing import numerical_derivative, numerical_grad
@@ -77,7 +79,7 @@ def _(out, x):
     return 3 * x * x
 
 
-OPS: list[Op] = [*ALL_OPS, soft_sign.op, hypot.op, half_leaky.op, opaque_cube.op]
+OPS: list[Op] = [*ALL_OPS, soft_sign.op, hypot.op, half_leaky.op, opaque_cube.op, losses.LOGSUMEXP]
 
 
 def close_to_numeric(analytic: float, numeric: float) -> bool:
