@@ -3,27 +3,39 @@
 Each returns the *mean* over the samples it is given, so its scale does not
 depend on the batch size. Losses with logs go through a stable log-sum-exp.
 
-**Trace-safe shifts.** :func:`logsumexp`, :func:`log_softmax`,
-:func:`softmax` and :func:`cross_entropy` subtract ``m = max_j z_j`` before
-exponentiating. ``m`` is computed by the op :data:`MAX` under ``no_grad()``:
-eagerly it is a plain number (a leaf), and inside :func:`autograd_lite.compile`
-it is part of the traced program, recomputed from the logits of every replay
-(a detached value: no gradient flows through it, and none is needed, since
-the shift cancels exactly). So a compiled loss replayed on logits far from
-the traced ones (``+-800``) gives what eager gives, on every backend.
+**Trace-safe shifts.** :func:`log_softmax`, :func:`softmax` and
+:func:`cross_entropy` subtract ``m = max_j z_j`` before exponentiating. ``m``
+is computed by the op :data:`MAX` under ``no_grad()``: eagerly it is a plain
+number (a leaf), and inside :func:`autograd_lite.compile` it is part of the
+traced program, recomputed from the logits of every replay (a detached
+value: no gradient flows through it, and none is needed, since the shift
+cancels exactly). :func:`logsumexp` is one op, :data:`LOGSUMEXP`, that shifts
+inside its own forward. So a compiled loss replayed on logits far from the
+traced ones (``+-800``) gives what eager gives, on every backend.
+
+**Infinite logits, as PyTorch.** ``logsumexp`` masks an infinite max (the
+shift is 0 then, as ``torch.logsumexp``): ``logsumexp([-inf, -inf])`` is
+``-inf``, ``logsumexp([inf, 1])`` is ``inf`` (gradient ``[nan, 0]``), and
+``logsumexp([-inf, 1])`` is ``1``. ``softmax``, ``log_softmax`` and
+``cross_entropy`` shift by the max unmasked, as ``torch.softmax``,
+``torch.log_softmax`` and ``torch.nn.functional.cross_entropy`` do: a
+``+inf`` logit makes every entry nan, all ``-inf`` logits too, and a single
+``-inf`` among finite logits is a probability 0 (log-probability ``-inf``).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, Union
 
 from autograd_lite.engine import Value, apply, no_grad
 from autograd_lite.ops import VARIADIC, Domain, Op
-from autograd_lite.rules import maximum, where
+from autograd_lite.rules import exp, log1p, maximum, where
 
 __all__ = [
+    "LOGSUMEXP",
     "MAX",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
@@ -125,23 +137,65 @@ def _shift(zs: list[Value]) -> Value:
     return m
 
 
+_FINITE_MAX = sys.float_info.max
+
+
+def _logsumexp(*zs: Any) -> Any:
+    # m + log(k + sum_{z_j < m} e**(z_j - m)) for the k logits equal to the max m, written with
+    # log1p so that logsumexp(-27, 0) keeps its e**-27; an infinite max is the result itself
+    # (torch.logsumexp masks the shift to 0, which gives the same), nan stays nan
+    m = maximum(*zs)
+    ties = sum(where(z >= m, 1.0, 0.0) for z in zs)
+    rest = sum(where(z >= m, 0.0, exp(z - m)) for z in zs)
+    return where(m > _FINITE_MAX, m, where(m < -_FINITE_MAX, m, m + log1p(ties - 1 + rest)))
+
+
+def _logsumexp_derivative(out: Any, *zs: Any) -> list[Any]:
+    # d/dz_i = e**(z_i - out) = softmax(z)_i
+    return [exp(z - out) for z in zs]
+
+
+class _LogSumExpOp(Op):
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_logsumexp_op, ())
+
+
+def _logsumexp_op() -> Op:
+    return LOGSUMEXP
+
+
+LOGSUMEXP: Op = _LogSumExpOp("logsumexp", _logsumexp, _logsumexp_derivative, VARIADIC, (Domain(-10.0, 10.0),),
+                             total=True)  # fmt: skip
+"""``log(sum_j e**z_j)`` as one op, shifted by the max inside its forward (masked
+when the max is infinite, as ``torch.logsumexp``); derivative ``softmax(z)_i``."""
+
+
 def logsumexp(logits: Sequence[Scalar]) -> Value:
     """log(sum_j e**z_j), computed as m + log(sum_j e**(z_j - m)) with m = max z_j.
 
-    ``m`` passes no gradient (it cancels: d/dz_i is softmax(z)_i either way)
-    and is recomputed on every compiled replay (see the module's docstring).
+    One node (:data:`LOGSUMEXP`) whose derivative is ``softmax(z)_i =
+    e**(z_i - out)``. As ``torch.logsumexp``, an infinite max shifts by 0:
+    ``logsumexp([-inf, -inf]) = -inf``, ``logsumexp([inf, 1]) = inf``.
     """
     zs = [_as_value(z) for z in logits]
     if not zs:
         raise ValueError("logsumexp: no logits given")
+    return apply(LOGSUMEXP, *zs)
+
+
+def _shifted_logsumexp(zs: list[Value]) -> Value:
+    """m + log(sum_j e**(z_j - m)) with the unmasked shift m (what log_softmax subtracts, as PyTorch)."""
     m = _shift(zs)
     return Value.sum((z - m).exp() for z in zs).log() + m
 
 
 def log_softmax(logits: Sequence[Scalar]) -> list[Value]:
-    """z_i - logsumexp(z): log-probabilities, stable for large logits."""
-    lse = logsumexp(logits)
-    return [_as_value(z) - lse for z in logits]
+    """z_i - logsumexp(z): log-probabilities, stable for large logits (nan for a +inf logit, as PyTorch)."""
+    zs = [_as_value(z) for z in logits]
+    if not zs:
+        raise ValueError("log_softmax: no logits given")
+    lse = _shifted_logsumexp(zs)
+    return [z - lse for z in zs]
 
 
 def softmax(logits: Sequence[Scalar]) -> list[Value]:
@@ -168,7 +222,8 @@ def cross_entropy(logits: Sequence[Any], targets: int | Sequence[int]) -> Value:
     for zs, t in pairs:
         if not isinstance(t, int) or not 0 <= t < len(zs):
             raise ValueError(f"cross_entropy: target {t!r} is not a class index in 0..{len(zs) - 1}")
-        losses.append(logsumexp(zs) - _as_value(zs[t]))
+        values = [_as_value(z) for z in zs]
+        losses.append(_shifted_logsumexp(values) - values[t])
     return Value.sum(losses) / len(losses)
 
 

@@ -115,6 +115,10 @@ class Op(str):
             symbols, so that fast paths (one pass over a neuron's inputs, a
             matrix product) apply the rule exactly as written, and a changed
             rule is never skipped.
+        forward_form: ``"dot"`` or ``"sum"`` when a variadic op's forward is
+            exactly ``sum_i w_i * x_i (+ bias)`` or ``sum_i x_i``, else
+            ``None``: read off the forward on symbols, so that generated code
+            and fast paths write that sum only while it is the op's forward.
         arity: number of inputs, or :data:`VARIADIC`.
         domain: one :class:`Domain` per input (a variadic op gives one that
             serves every input).
@@ -162,6 +166,7 @@ class Op(str):
         self._made: dict[Any, Any] = {}
         self.__dict__.pop("derivative", None)
         self.__dict__.pop("rule_form", None)
+        self.__dict__.pop("forward_form", None)
 
     def __getattr__(self, name: str) -> Any:
         # made once, then ordinary attributes (read on the hot path of backward())
@@ -170,6 +175,8 @@ class Op(str):
             made = self.interpretation("number")
         elif name == "rule_form":
             made = _form_of(self)
+        elif name == "forward_form":
+            made = _forward_form_of(self)
         else:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         self.__dict__[name] = made
@@ -310,6 +317,20 @@ def _form_of(op: Op) -> str | None:
         return None
     for form, expected in _FORMS.items():
         if all([t.key for t in op.symbolic_rule(n) or ()] == keys for n, keys in expected.items()):
+            return form
+    return None
+
+
+def _forward_form_of(op: Op) -> str | None:
+    """``"dot"``/``"sum"`` when a variadic op's forward is exactly :func:`_dot`/:func:`_sum` (on symbols)."""
+    if op.arity != VARIADIC:
+        return None
+    for form, reference in (("dot", _dot), ("sum", _sum)):
+        for n in (2, 3, 4):
+            got, expected = op.symbolic_forward(n), rules.symbolic(reference, input_names(n))
+            if got is None or expected is None or [got.key] != [t.key for t in expected]:
+                break
+        else:
             return form
     return None
 

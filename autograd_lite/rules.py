@@ -186,6 +186,11 @@ def _torch_functions() -> dict[str, Callable[..., Any]]:
             a = torch.tensor(float(a), dtype=torch.float64, device=cond.device)
         return torch.where(cond, a, b)
 
+    def maximum(*xs: Any) -> Any:  # nan-propagating, as NumPy's
+        like = next(x for x in xs if isinstance(x, torch.Tensor))
+        as_tensor = lambda x: x if isinstance(x, torch.Tensor) else torch.full_like(like, float(x))
+        return functools.reduce(torch.maximum, [as_tensor(x) for x in xs])
+
     return {
         "exp": torch.exp,
         "log": torch.log,
@@ -197,6 +202,7 @@ def _torch_functions() -> dict[str, Callable[..., Any]]:
         "sigmoid": torch.sigmoid,  # computed without overflow, as the number version
         "divide": lambda a, b: a / b,
         "power": lambda x, k: x**k,
+        "maximum": maximum,
         "where": where,
     }
 

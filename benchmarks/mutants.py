@@ -29,8 +29,15 @@ library's source is patched. :func:`mutated` restores the op afterwards.
 
 A mutant that gives the same numbers as the original at every probe point
 (the op's test domain and its tails) is *equivalent* (``0 * 1.01 = 0``);
-one whose interpretation never read the mutated function is *unreached*
-(a structural fast path, e.g. ``dot`` on NumPy). Neither is scored.
+one whose interpretation never read the mutated function is *unreached*,
+with the reason: an op whose forward or rule has no symbolic form (a Python
+``if``: ``half_leaky``'s forward, ``opaque_cube``'s rule, ``**``'s forward)
+is called as it is by generated Python, so its Python interpretation *is*
+the float one (that mutant is scored under ``float``). Neither is scored.
+Fast paths (``sum`` and ``dot`` written as a chain of additions, NumPy's
+matrix product) are taken only while the op's forward and rule have the
+exact form they write (``Op.forward_form``, ``Op.rule_form``), so a mutant
+of either reaches every interpretation.
 """
 
 from __future__ import annotations
@@ -57,12 +64,21 @@ REGIONS: dict[str, Callable[[Any], Any]] = {
 WHOLE: dict[str, Callable[[Any], Any]] = {"scale": lambda d: d * 1.01, "negate": lambda d: -d}
 RULE_INTERPRETATIONS = ("table", "float", "Value", "NumPy", "Python")
 FORWARD_INTERPRETATIONS = ("table", "float", "NumPy", "Python")
-MUTATED_KEYS = {  # the cache keys (Op._made) each interpretation reads
-    "table": ("rule", "forward", "interpretation", "array forward"),
-    "float": (),
-    "Value": ("interpretation:value",),
-    "NumPy": ("interpretation:array", "array forward"),
-    "Python": ("rule", "forward"),
+MUTATED_KEYS = {  # the cache keys (Op._made) each interpretation reads: of the rule, of the forward
+    "rule": {
+        "table": ("rule", "interpretation"),
+        "float": (),
+        "Value": ("interpretation:value",),
+        "NumPy": ("interpretation:array",),
+        "Python": ("rule",),
+    },
+    "forward": {
+        "table": ("forward", "array forward"),
+        "float": (),
+        "Value": (),
+        "NumPy": ("array forward",),
+        "Python": ("forward",),
+    },
 }
 
 
@@ -174,10 +190,11 @@ def _shadow(op: Op, forward: Callable[..., Any], rule: Callable[..., Any]) -> Op
 
 
 class _Reach:
-    """How often the mutated function was read (0: the interpretation never used it)."""
+    """How often the mutated function was read (0: the interpretation never used it), and why not."""
 
     def __init__(self) -> None:
         self.count = 0
+        self.opaque: set[str] = set()  # cache keys asked for whose mutant has no symbolic form
 
     def counting(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         def counted(*args: Any) -> Any:
@@ -213,8 +230,12 @@ class _Router(dict):  # type: ignore[type-arg]
     def __getitem__(self, key: Any) -> Any:
         names = {key[0], f"{key[0]}:{key[1]}"}
         if names & set(self.mutated):
-            self.reach.count += 1
-            return _made_by(self.mutant, key)
+            made = _made_by(self.mutant, key)
+            if made is None:  # no symbolic form: the interpretation calls op.forward/op.derivative instead
+                self.reach.opaque.add(key[0])
+            else:
+                self.reach.count += 1
+            return made
         return _made_by(self.original, key)
 
 
@@ -229,9 +250,11 @@ def mutated(m: Mutant) -> Iterator[_Reach]:
     else:
         mutant = _shadow(op, mutated_forward(op, m.kind), op.rule)
     everywhere = m.interpretation in ("table", "float")
-    keys = MUTATED_KEYS[m.interpretation]
+    keys = MUTATED_KEYS[m.target][m.interpretation]
+    # the form a fast path (sum, dot) checks before writing its own sum, as the interpretation sees it
+    sees_forward = m.target == "forward" and m.interpretation in ("table", "NumPy", "Python")
+    op.__dict__["forward_form"] = (mutant if sees_forward else original).forward_form
     if m.target == "forward":
-        keys = tuple(k for k in keys if "interpretation" not in k)  # the rule's interpretations stay
         op.forward = reach.counting(mutant.forward) if everywhere else original.forward
         op.rule = original.rule
         op.__dict__["derivative"] = original.derivative
@@ -334,15 +357,16 @@ def _checks() -> dict[str, Callable[[Op], None]]:
     }
     for name in ti.INTERPRETED:
         checks[f"tails: {name}"] = run(ti.test_tails, interpretation=name)
+        checks[f"near zero: {name}"] = run(ti.test_each_input_near_zero, interpretation=name)
     return checks
 
 
 FIRST = {  # the checks that look at an interpretation, tried first
     "table": ["reference forward", "tails, gradcheck relative", "finite differences"],
-    "float": ["eager", "tails: eager", "forward mode"],
-    "Value": ["create_graph", "tails: create_graph"],
-    "NumPy": ["NumPy batch", "tails: NumPy batch"],
-    "Python": ["compiled Python", "tails: compiled Python"],
+    "float": ["eager", "tails: eager", "near zero: eager", "forward mode"],
+    "Value": ["create_graph", "tails: create_graph", "near zero: create_graph"],
+    "NumPy": ["NumPy batch", "tails: NumPy batch", "near zero: NumPy batch"],
+    "Python": ["compiled Python", "tails: compiled Python", "near zero: compiled Python"],
 }
 
 
@@ -366,8 +390,8 @@ _READERS = {"table": "eager", "float": "eager", "Value": "create_graph", "NumPy"
             "Python": "compiled Python"}  # fmt: skip
 
 
-def _reached(m: Mutant) -> bool:
-    """Whether the interpretation reads the mutated function at all (at a point of the test domain)."""
+def _unreached(m: Mutant) -> str | None:
+    """Why the interpretation never reads the mutated function (at a point of the test domain), or None."""
     from tests.test_interpretations import INTERPRETED
 
     op = op_named(m.op)
@@ -375,7 +399,14 @@ def _reached(m: Mutant) -> bool:
     with mutated(m) as reach:
         with contextlib.suppress(Exception):  # a mutant may fail here: it was read
             INTERPRETED[_READERS[m.interpretation]](op, point)
-    return reach.count > 0
+    if reach.count:
+        return None
+    if reach.opaque:
+        called = "op.forward" if m.target == "forward" else "op.derivative"
+        float_mutant = m._replace(interpretation="float").spec
+        return (f"its {m.target} has no symbolic form (Python `if`/math): {m.interpretation} calls {called}, "
+                f"the float interpretation, whose mutant is {float_mutant}")  # fmt: skip
+    return f"{m.interpretation} never reads the op's {m.target} (a structural fast path)"
 
 
 def run(m: Mutant, checks: dict[str, Callable[[Op], None]] | None = None) -> Outcome:
@@ -383,8 +414,9 @@ def run(m: Mutant, checks: dict[str, Callable[[Op], None]] | None = None) -> Out
     start = time.perf_counter()
     if equivalent(m):
         return Outcome(m, "equivalent", "same numbers at every probe point", 0.0)
-    if not _reached(m):
-        return Outcome(m, "unreached", "the interpretation never reads it", time.perf_counter() - start)
+    why = _unreached(m)
+    if why is not None:
+        return Outcome(m, "unreached", why, time.perf_counter() - start)
     checks = checks or _checks()
     order = FIRST[m.interpretation] + [n for n in checks if n not in FIRST[m.interpretation]]
     op = op_named(m.op)

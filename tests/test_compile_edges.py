@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import autograd_lite as al
 from autograd_lite import Value, apply
 from autograd_lite.compiler import RetraceWarning
-from autograd_lite.losses import MAX, cross_entropy, log_softmax, logsumexp, softmax
+from autograd_lite.losses import LOGSUMEXP, MAX, cross_entropy, log_softmax, logsumexp, softmax
 from autograd_lite.testing import close, expressions
 
 BACKENDS = ["python", "numpy"]
@@ -69,15 +69,21 @@ def test_compiled_losses_replay_far_from_the_traced_logits(z: list[float]):
 
 
 def test_the_shift_is_an_op_of_the_program_and_passes_no_gradient():
-    compiled = al.compile(lambda z: logsumexp(z), ([0.0, 1.0],))
+    compiled = al.compile(lambda z: log_softmax(z)[0], ([0.0, 1.0],))
     assert "_maximum(v0, v1)" in compiled.source
     detached = [ins for ins in compiled.program.instructions if ins.op is MAX]
     assert len(detached) == 1 and detached[0].grad is False
     zs = [Value(1.0), Value(2.0)]
-    out = logsumexp(zs)
+    out = log_softmax(zs)[0]
     out.backward()
-    m = out._prev[1]  # log(...) + m: eagerly a leaf holding the max
+    m = out._prev[1]._prev[1]  # z0 - (log(...) + m): eagerly m is a leaf holding the max
     assert m.data == 2.0 and not m._prev
+
+
+def test_logsumexp_is_one_op_shifting_inside_its_forward():
+    compiled = al.compile(lambda z: logsumexp(z), ([0.0, 1.0],))
+    assert "_maximum(v0, v1)" in compiled.source  # the shift, recomputed on every replay
+    assert [ins.op for ins in compiled.program.instructions] == [LOGSUMEXP]
 
 
 finite_logits = st.lists(st.floats(-5.0, 5.0), min_size=2, max_size=5)

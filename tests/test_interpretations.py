@@ -12,7 +12,9 @@ also breaks one interpretation alone (its cached function in the op).
 ``test_tails`` takes every interpretation to the tails of each op's inputs
 (``|x|`` 20 to 700, tiny ``|x|``), where it must agree with the eager forward
 and with finite differences to a relative tolerance however small the
-derivative (``exp'(-30) = 9e-14``).
+derivative (``exp'(-30) = 9e-14``); ``test_each_input_near_zero`` takes each
+input in turn to a tiny ``|x|`` (a tiny base of ``a ** b``). The losses'
+``logsumexp`` op is walked as the table's ops are.
 """
 
 from __future__ import annotations
@@ -25,11 +27,20 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import autograd_lite as al
-from autograd_lite import Value, apply, custom_op, grad, jvp
+from autograd_lite import Value, apply, custom_op, grad, jvp, losses
 from autograd_lite.ops import VARIADIC, Domain, Op
 from autograd_lite.rules import where
-from autograd_lite.testing import numerical_grad
-from tests.test_op_table import ALL_OPS, bounded_numeric, op_inputs, op_tail_inputs, within_bound
+from autograd_lite.testing import numerical_derivative, numerical_grad
+from tests.test_op_table import (
+    ALL_OPS,
+    bounded_numeric,
+    cancels,
+    defined_at,
+    domain_values,
+    op_inputs,
+    op_tail_inputs,
+    within_bound,
+)
 
 
 @custom_op(domain=Domain(-3.0, 3.0, kinks=(0.0,)))  # its second derivative has a kink at 0
@@ -68,7 +79,7 @@ def _(out, x):
     return 3 * x * x
 
 
-OPS: list[Op] = [*ALL_OPS, soft_sign.op, hypot.op, half_leaky.op, opaque_cube.op]
+OPS: list[Op] = [*ALL_OPS, soft_sign.op, hypot.op, half_leaky.op, opaque_cube.op, losses.LOGSUMEXP]
 
 
 def close_to_numeric(analytic: float, numeric: float) -> bool:
@@ -257,6 +268,32 @@ def test_tails(op: Op, interpretation: str, data: st.DataObject):
         assert within_bound(g, n, bound), (
             f"{op}: {interpretation} d/dx{i} at {point}: {g!r}, finite differences {n!r} +- {bound:.3g}"
         )
+
+
+@pytest.mark.parametrize("interpretation", INTERPRETED)
+@pytest.mark.parametrize("op", OPS, ids=str)
+@settings(max_examples=10, deadline=None)
+@given(data=st.data())
+def test_each_input_near_zero(op: Op, interpretation: str, data: st.DataObject):
+    """Each input in turn at a tiny ``|x|`` (1e-6 to 1e-3), the others from the domain: ``a ** b``
+    at a base of 1e-5 is steep in both inputs, and ``test_tails`` may draw no tiny base."""
+    domains = op.domain * 3 if op.arity == VARIADIC else op.domain
+    for i, d in enumerate(domains):
+        signs = [s for s, reached in ((1.0, d.high > 0), (-1.0, d.low < 0)) if reached]
+        tiny = data.draw(st.floats(1e-6, 1e-3)) * data.draw(st.sampled_from(signs))
+        point = [tiny if j == i else data.draw(domain_values(dj)) for j, dj in enumerate(domains)]
+        if not defined_at(op, point) or cancels(op, point):
+            continue  # not finite a step away, or a sum that cancels (see bounded_numeric)
+        try:
+            numeric = [numerical_derivative(function_of(op), point, k) for k in range(len(point))]
+        except ValueError:
+            continue  # no finite difference at any step
+        value, grads = INTERPRETED[interpretation](op, point)
+        assert same_value(value, op.forward(*point), op, point), f"{op}{tuple(point)}: {value!r}"
+        for k, (g, (n, bound)) in enumerate(zip(grads, numeric)):
+            assert within_bound(g, n, bound), (
+                f"{op}: {interpretation} d/dx{k} at {point}: {g!r}, finite differences {n!r} +- {bound:.3g}"
+            )
 
 
 # -- family members: parameters drawn ----------------------------------------------------

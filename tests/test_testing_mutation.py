@@ -45,6 +45,17 @@ SUBSET = [
     "**@rule@1@past-20@table",
     "dot@rule@all@scale@float",
     "sin@rule@0@negate@Python",
+    "sum@forward@0@scale@Python",  # survived before: generated Python wrote sum and dot inline
+    "dot@forward@0@below-20@Python",
+    "dot@forward@0@tiny@NumPy",  # NumPy's matrix product, only while the forward is dot's
+    "**@rule@0@tiny@Value",  # survived before: no test drew a tiny base of Value ** Value
+    "**@forward@0@tiny@NumPy",
+]
+
+UNREACHED = [  # no symbolic form: generated Python calls op.forward / op.derivative (the float mutant's)
+    "half_leaky@forward@0@scale@Python",
+    "opaque_cube@rule@0@negate@Python",
+    "**@forward@0@swap@Python",
 ]
 
 
@@ -117,3 +128,21 @@ def checks():
 def test_a_representative_mutant_is_caught(spec: str, checks):
     outcome = mutants.run(Mutant.parse(spec), checks)
     assert outcome.status == "caught", outcome
+
+
+@pytest.mark.parametrize("spec", UNREACHED)
+def test_a_mutant_no_interpretation_reads_is_unreached_with_the_reason(spec: str, checks):
+    outcome = mutants.run(Mutant.parse(spec), checks)
+    assert outcome.status == "unreached", outcome
+    assert "no symbolic form" in outcome.by and spec.replace("Python", "float") in outcome.by
+    float_mutant = mutants.run(Mutant.parse(spec.replace("Python", "float")), checks)
+    assert float_mutant.status == "caught", float_mutant  # where it is read, it is caught
+
+
+def test_the_script_scores_caught_and_leaves_out_unreached_with_its_reason():
+    specs = ["sum@forward@0@negative@Python", "half_leaky@forward@0@tiny@Python"]
+    args = [sys.executable, str(SCRIPT), "--jobs", "1", *(a for s in specs for a in ("--only", s))]
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "mutation score: 1/1 caught; left out: 0 equivalent, 1 unreached" in done.stdout
+    assert "unreached  half_leaky@forward@0@tiny@Python" in done.stdout and "no symbolic form" in done.stdout

@@ -274,9 +274,9 @@ class BatchedProgram:
                 V[out] = V[src]
 
             return copy_forward, None
-        if op is ops.DOT and op.rule_form == "dot":
+        if op is ops.DOT and op.rule_form == op.forward_form == "dot":
             return self._dot_step(idx, out, grad)
-        if op is ops.SUM and op.rule_form == "sum":
+        if op is ops.SUM and op.rule_form == op.forward_form == "sum":
             cols = [_rows(idx[:, j]) for j in range(arity)]
             scatter = _Scatter(idx.ravel(), self.tracked)
 

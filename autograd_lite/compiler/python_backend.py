@@ -84,11 +84,11 @@ def _is_builtin(op: Any) -> bool:
 
 def _forward_lines(op: Any, out: str, args: list[str], call: str) -> list[str]:
     """Lines computing ``out = op(*args)``; ``call`` is the op's name in the namespace."""
-    if op is ops.DOT:  # n-ary: a chain of lines, never one deep expression
+    if op.forward_form == "dot":  # n-ary: a chain of lines, never one deep expression
         n = len(args) // 2
         terms = [f"{w} * {x}" for w, x in zip(args[:n], args[n : 2 * n])] + args[2 * n :]
         return _chain(terms, out) if terms else [f"{out} = 0.0"]
-    if op is ops.SUM:
+    if op.forward_form == "sum":
         return _chain(args, out)
     tree = op.symbolic_forward(len(args)) if len(args) <= _LONGEST_INLINE else None
     if tree is not None:

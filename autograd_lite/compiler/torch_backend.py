@@ -270,9 +270,9 @@ class _DeviceProgram:
                 V[out] = src.of(V)
 
             return copy_forward, None
-        if g.op is ops.DOT and g.op.rule_form == "dot":
+        if g.op is ops.DOT and g.op.rule_form == g.op.forward_form == "dot":
             return self._dot_step(g)
-        if g.op is ops.SUM and g.op.rule_form == "sum":
+        if g.op is ops.SUM and g.op.rule_form == g.op.forward_form == "sum":
             return self._sum_step(g)
         forward, derivative = kernels(g.op, arity)
         partial = not g.op.total  # may leave its domain: a non-finite result marks the sample
