@@ -158,10 +158,10 @@ def _number(x: float) -> str:
     return repr(x) if math.isfinite(x) else f"float({str(x)!r})"
 
 
-TABLE_FROM = 10_000
+TABLE_FROM = 1_000_000
 """Programs with more instructions than this run as a loop over their table, not as generated code."""
 
-CHUNK = 1000
+CHUNK = 500
 """Programs with more instructions than this are written as functions of at most CHUNK instructions each."""
 
 
