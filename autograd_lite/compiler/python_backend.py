@@ -1,7 +1,7 @@
 """The ``python`` backend: straight-line Python from a traced :class:`~autograd_lite.compiler.trace.Program`.
 
-For each program we write the source of one function that runs it over a
-list of samples: the forward pass, one assignment per node, then the
+For each program we write the source of one function (for a long program,
+several: below) that runs it over a list of samples: the forward pass, one assignment per node, then the
 backward pass, one ``+=`` per edge, with every value and gradient a local
 variable (a float). No ``Value`` is created and nothing is looked up in the
 op table at run time. Parameter gradients accumulate across the samples in
@@ -20,11 +20,28 @@ This backend also runs every single sample (``compiled(x)``, ``.grad``,
 (:mod:`~autograd_lite.compiler.core`): its generated code raises each op's own
 error, exactly as ``backward()`` does.
 
-A program of more than :data:`TABLE_FROM` instructions is not written out
-(a function of millions of lines takes gigabytes and minutes to compile):
-it runs as a loop over its instruction table (:func:`table_run`), calling
-each op's forward and derivative rule (made from the same rule), with a few
-bytes per node and no ``Value`` created.
+A program of more than :data:`CHUNK` (500) instructions is written as
+several functions of at most CHUNK instructions each, ``forward_K(V)`` and
+``backward_K(V, G)``, each compiled by its own ``compile()`` call
+(:func:`_generate_chunked`): CPython's compiler needs about 2.3 KB per line
+while it compiles, so one function of N lines peaks at about 5 KB per node,
+and chunks bound that peak by one chunk (about 1 MB). Values and gradients that cross
+a chunk boundary go through one sample's lists ``V`` and ``G`` (by slot);
+inside a chunk they are locals, and the lines are the single function's, so
+the numbers are the same bit for bit. Chunked code replays as fast as one
+function (a 2000-step tanh chain: 0.55 ms both; the table loop 12 ms).
+
+A program of more than :data:`TABLE_FROM` (a million) instructions is not
+written out: it runs as a loop over its instruction table (:func:`table_run`),
+calling each op's forward and derivative rule (made from the same rule), with
+a few bytes per node and no ``Value`` created. Measured on a million-node
+chain (``benchmarks/bench_compile_memory.py``): chunked code prepares in about
+80 s (trace included) and 500 B per node at peak, and replays in 0.17 s; the
+table prepares in 12 s and 400 B per node, and replays in 2.4 s. Generated
+code pays for its preparation after about 30 replays, at every size (both
+preparations grow linearly); past a million instructions its preparation
+takes minutes, so the table is the default there, and ``TABLE_FROM`` can be
+raised (memory stays under 1 KB per node either way).
 
 Semantics, kept equal to ``backward()``'s: the same floating-point operations
 in the same order for the forward pass; gradients summed in reverse
@@ -166,17 +183,59 @@ CHUNK = 500
 
 
 class _OpNames:
-    """Each op's name in the generated code's namespace, by identity: two ops may show the same text."""
+    """Each op's name in the generated code's namespace, by identity: two ops may show the same text.
+
+    :meth:`forward` and :meth:`edges` give an instruction's lines; each op's
+    lines are written once per arity (and set of tracked inputs), with
+    placeholders for the variables, and filled in for each instruction.
+    """
 
     def __init__(self, namespace: dict[str, Any]) -> None:
         self.namespace = namespace
         self.names: dict[int, str] = {}
+        self.templates: dict[tuple[Any, ...], list[str]] = {}
 
     def __call__(self, op: Any) -> str:
         if id(op) not in self.names:
             self.names[id(op)] = f"_op{len(self.names)}"
             self.namespace[self.names[id(op)]] = op
         return self.names[id(op)]
+
+    def forward(self, ins: Any) -> list[str]:
+        """``v{out} = op(v{children})``, the last line commented with the op."""
+        key = ("f", id(ins.op), len(ins.children))
+        if key not in self.templates:
+            out, args = _PLACEHOLDER % "o", [_PLACEHOLDER % i for i in range(len(ins.children))]
+            if ins.op is None:
+                lines = [f"{out} = {args[0]}"]
+            else:
+                lines = _forward_lines(ins.op, out, args, self(ins.op))
+                lines[-1] += f"  # {_comment_safe(str(ins.op))}"
+            self.templates[key] = [_template(line) for line in lines]
+        return _filled(self.templates[key], ins)
+
+    def edges(self, ins: Any, tracked: bytearray) -> list[str]:
+        """The backward lines of one instruction (:func:`_edge_lines`)."""
+        mask = tuple(tracked[c] for c in ins.children)
+        key = ("b", id(ins.op), mask)
+        if key not in self.templates:
+            args = [_PLACEHOLDER % i for i in range(len(ins.children))]
+            lines = _edge_lines(ins.op, _PLACEHOLDER % "o", args, mask, self)
+            self.templates[key] = [_template(line) for line in lines]
+        return _filled(self.templates[key], ins)
+
+
+_PLACEHOLDER = "v\x00%s\x00"  # a value named by its number in a template (its gradient: "g" + name[1:])
+
+
+def _template(line: str) -> str:
+    """``line`` as a format string: its braces escaped, its placeholders made fields."""
+    escaped = line.replace("{", "{{").replace("}", "}}")
+    return re.sub("\x00([0-9o]+)\x00", r"{\1}", escaped)
+
+
+def _filled(template: list[str], ins: Any) -> list[str]:
+    return [line.format(*ins.children, o=ins.slot) for line in template]
 
 
 class _Guards:
@@ -203,13 +262,7 @@ def _emit_forward(
     guards.emit(w, lo, fail)
     table = program.instructions
     for i in range(lo, hi):
-        ins = table[i]
-        out, args = f"v{ins.slot}", [f"v{c}" for c in ins.children]
-        if ins.op is None:
-            w.emit(f"{out} = {args[0]}")
-        else:
-            lines = _forward_lines(ins.op, out, args, op_name(ins.op))
-            w.emit(*lines[:-1], f"{lines[-1]}  # {_comment_safe(str(ins.op))}")
+        w.emit(*op_name.forward(table[i]))
         guards.emit(w, i + 1, fail)
     if hi == len(table):
         guards.emit(w, hi + 1, fail)
@@ -219,8 +272,9 @@ def generate(program: Program, backward: bool = True) -> tuple[str, Callable[...
     """The source of the program's replay function, and the function itself.
 
     A program of more than :data:`CHUNK` instructions is written as several
-    functions (:func:`_generate_chunked`); one of more than :data:`TABLE_FROM`
-    gets a short description instead of source, and the loop of :func:`table_run`.
+    functions, chunks run in turn by ``run`` (:func:`_generate_chunked`); one of
+    more than :data:`TABLE_FROM` gets a short description instead of source,
+    and the loop of :func:`table_run`.
 
     With ``backward``: ``run(samples, params, seeds) -> (outputs,
     param_grads, input_grads, failed)`` where ``samples`` is a list of
@@ -320,24 +374,27 @@ def _tracked(program: Program) -> bytearray:
     return tracked
 
 
-def _edge_lines(ins: Any, tracked: bytearray, op_name: _OpNames) -> list[str]:
-    """The backward lines of one instruction: ``g{child} += g{out} * local`` per tracked child."""
-    o, g, args = f"v{ins.slot}", f"g{ins.slot}", [f"v{c}" for c in ins.children]
+def _edge_lines(op: Any, out: str, args: list[str], tracked: tuple[int, ...], op_name: _OpNames) -> list[str]:
+    """The backward lines of ``out = op(*args)``: ``g{arg} += g{out} * local`` per tracked argument.
+
+    ``out`` and ``args`` are value names ``vK``; their gradients are ``gK``.
+    """
+    o, g, grads = out, "g" + out[1:], ["g" + a[1:] for a in args]
     lines: list[str] = []
-    contributions = _contributions(ins.op, o, args, g)
+    contributions = _contributions(op, o, args, g)
     if contributions is not None:
-        for c, term in zip(ins.children, contributions):
-            if tracked[c]:
-                lines.append(f"g{c} -= {term[1:]}" if term == f"-{g}" else f"g{c} += {term}")
+        for ga, t, term in zip(grads, tracked, contributions):
+            if t:
+                lines.append(f"{ga} -= {term[1:]}" if term == f"-{g}" else f"{ga} += {term}")
     else:
-        local = f"{op_name(ins.op)}.derivative({o}, {', '.join(args)})"
-        if len(ins.children) == 1 and ins.op.arity == 1:
-            if tracked[ins.children[0]]:
-                lines.append(f"g{ins.children[0]} += {g} * {local}")
+        local = f"{op_name(op)}.derivative({o}, {', '.join(args)})"
+        if len(args) == 1 and op.arity == 1:
+            if tracked[0]:
+                lines.append(f"{grads[0]} += {g} * {local}")
         else:
             lines.append(f"d = {local}")
-            lines.extend(f"g{c} += {g} * d[{i}]" for i, c in enumerate(ins.children) if tracked[c])
-    skip = _zero_skip(ins.op, len(args), o, g) if len(lines) >= 3 else None
+            lines.extend(f"{ga} += {g} * d[{i}]" for i, (ga, t) in enumerate(zip(grads, tracked)) if t)
+    skip = _zero_skip(op, len(args), o, g) if len(lines) >= 3 else None
     return lines if skip is None else [skip, *("    " + line for line in lines)]
 
 
@@ -356,7 +413,7 @@ def _emit_backward(w: _Writer, program: Program, op_name: _OpNames) -> None:
             w.emit(f"g{s} += {seed}")
     for ins in reversed(program.instructions):
         if ins.grad and reached[ins.slot]:
-            w.emit(*_edge_lines(ins, tracked, op_name))
+            w.emit(*op_name.edges(ins, tracked))
     inputs = "".join(f"g{s}, " if reached[s] else "0.0, " for s in range(n_in))
     w.emit(f"input_grads.append(({inputs}))")
 
@@ -475,7 +532,7 @@ class _Chunks:
         edges = [table[i] for i in range(hi - 1, lo - 1, -1) if table.grad[i] and self.reached[first + i]]
         if not edges:
             return ""
-        lines = [_edge_lines(ins, tracked, self.op_name) for ins in edges]
+        lines = [self.op_name.edges(ins, tracked) for ins in edges]
         values = sorted({int(s) for group in lines for line in group for s in _VALUE.findall(line)})
         for s in values:
             self.needed[s] = 1
