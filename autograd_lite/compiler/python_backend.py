@@ -29,19 +29,23 @@ and chunks bound that peak by one chunk (about 1 MB). Values and gradients that 
 a chunk boundary go through one sample's lists ``V`` and ``G`` (by slot);
 inside a chunk they are locals, and the lines are the single function's, so
 the numbers are the same bit for bit. Chunked code replays as fast as one
-function (a 2000-step tanh chain: 0.55 ms both; the table loop 12 ms).
+function where few values cross chunks (a 2000-step tanh chain: 0.55 ms a
+gradient, the table loop 13 ms); each sample copies ``V``, allocates ``G``
+and reloads the parameters in each chunk, so a wide network cut into tiny
+chunks pays (``MLP(2, [16, 16, 1])``, 65 instructions, forced into chunks of
+16: a batch of 100 in 4.7 ms against 2.6 ms; the table loop 30 ms).
 
 A program of more than :data:`TABLE_FROM` (a million) instructions is not
 written out: it runs as a loop over its instruction table (:func:`table_run`),
 calling each op's forward and derivative rule (made from the same rule), with
 a few bytes per node and no ``Value`` created. Measured on a million-node
-chain (``benchmarks/bench_compile_memory.py``): chunked code prepares in about
-80 s (trace included) and 500 B per node at peak, and replays in 0.17 s; the
-table prepares in 12 s and 400 B per node, and replays in 2.4 s. Generated
-code pays for its preparation after about 30 replays, at every size (both
-preparations grow linearly); past a million instructions its preparation
-takes minutes, so the table is the default there, and ``TABLE_FROM`` can be
-raised (memory stays under 1 KB per node either way).
+chain (``benchmarks/bench_compile_memory.py``, trace included): chunked code
+prepares in about 45 s at 500 B per node at peak, and replays a gradient in
+0.17 s; the table prepares in 10 s at 420 B per node, and replays in 2.4 s.
+Generated code pays for its preparation after 10 to 20 replays at every size
+(both preparations grow linearly); past a million instructions its
+preparation takes minutes, so the table is the default there, and
+``TABLE_FROM`` can be raised (memory stays under 1 KB per node either way).
 
 Semantics, kept equal to ``backward()``'s: the same floating-point operations
 in the same order for the forward pass; gradients summed in reverse
