@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import autograd_lite as al
-from autograd_lite import Value, apply
+from autograd_lite import Value, apply, no_grad
 from autograd_lite.compiler import RetraceWarning
 from autograd_lite.losses import LOGSUMEXP, MAX, cross_entropy, log_softmax, logsumexp, softmax
 from autograd_lite.testing import close, expressions
@@ -281,6 +281,137 @@ def test_a_million_node_chain_compiles_and_gives_the_gradient():
     assert got.inputs[0] == pytest.approx(1.0001**steps, rel=1e-9)
     expected = 0.25 * 1.0001**steps + 0.1 * (1.0001**steps - 1) / 0.0001
     assert got.outputs == pytest.approx(expected, rel=1e-9)
+
+
+# -- long programs: generated code cut into chunks ------------------------------------------
+
+
+@pytest.fixture
+def chunked(monkeypatch):
+    """Every program of more than 3 instructions is written as chunks of at most 3."""
+    from autograd_lite.compiler import python_backend
+
+    monkeypatch.setattr(python_backend, "CHUNK", 3)
+
+
+def _replays(program, chunk: int, samples, seeds) -> str:
+    """Both generated replays of ``program`` with CHUNK = ``chunk``, their results (or error) as text."""
+    from autograd_lite.compiler import python_backend
+
+    saved = python_backend.CHUNK
+    python_backend.CHUNK = chunk
+    try:
+        source, run = python_backend.generate(program, backward=True)
+        _, forward = python_backend.generate(program, backward=False)
+    finally:
+        python_backend.CHUNK = saved
+    assert ("def forward_0(V):" in source) == (len(program.instructions) > chunk)
+    params = [p.data for p in program.params]
+    try:
+        return repr((run(samples, params, seeds), forward(samples, params)))  # repr: nan, -0.0 exactly
+    except (ArithmeticError, ValueError) as error:  # an op outside its domain: the same error
+        return f"{type(error).__name__}: {error}"
+
+
+@settings(max_examples=80, deadline=None)
+@given(expr=expressions(3, max_steps=14), shift=st.floats(-1e-3, 1e-3), chunk=st.integers(1, 4))
+def test_chunked_code_gives_the_single_functions_and_eagers_numbers_bit_for_bit(expr, shift, chunk):
+    from autograd_lite.compiler.trace import trace
+
+    point = list(expr.point)
+    w = Value(0.75, label="w")  # a parameter, so that parameter gradients are compared too
+
+    def fn(a: Value, b: Value, c: Value) -> Value:
+        return expr(a * w, b, c)
+
+    program = trace(fn, tuple(point))
+    samples = [tuple(point), tuple(x + shift for x in point), tuple(point)]
+    seeds = [(1.0,), (0.5,), (-2.0,)]
+    single = _replays(program, 10**9, samples, seeds)
+    assert _replays(program, chunk, samples, seeds) == single
+    xs = [Value(x) for x in point]
+    out = fn(*xs)
+    out.backward()  # eager, at the traced point (the existing tests' tolerance: rules may round differently)
+    got = al.compile(fn, tuple(point))
+    from autograd_lite.compiler import python_backend
+
+    saved, python_backend.CHUNK = python_backend.CHUNK, chunk
+    try:
+        chunked = al.compile(fn, tuple(point)).grad(*point)
+    finally:
+        python_backend.CHUNK = saved
+    assert repr(chunked) == repr(got.grad(*point))
+    assert close(chunked.outputs, out.data, out.data)
+    assert all(close(a, x.grad, out.data) for a, x in zip(chunked.inputs, xs))
+    assert all(close(a, p.grad, out.data) for a, p in zip(chunked.params, got.params))
+
+
+def test_chunked_code_checks_guards_skips_failed_samples_and_raises_the_ops_own_errors(chunked):
+    w = Value(0.5, label="w")
+
+    def f(x: Value) -> Value:
+        y = (x * w + 1.0) * 2.0
+        return (y * w).log() if y > 0 else (-y * w).exp()
+
+    compiled = al.compile(f, (2.0,))
+    assert "def forward_1(V):" in compiled.source and "return False" in compiled.source
+    prepared = compiled.traces[0].prepared("python")
+    outs, pgrads, igrads, failed = prepared.run([(2.0,), (-4.0,), (3.0,)], [0.5], [(1.0,)] * 3)
+    assert failed == [1] and len(outs) == len(igrads) == 2  # the guard failed: the sample adds nothing
+    one = [compiled.grad(x) for x in (2.0, 3.0)]
+    assert outs == [(g.outputs,) for g in one] and igrads == [g.inputs for g in one]
+    assert pgrads == (one[0].params[0] + one[1].params[0],)
+    assert prepared.forward([(-4.0,), (2.0,)], [0.5]) == ([(one[0].outputs,)], [0])
+    loose = al.compile(f, (2.0,))
+    assert loose(-4.0) == pytest.approx(math.exp(1.0)) and loose.retraces == 1  # the other branch
+    with pytest.raises(ValueError, match="log"):
+        al.compile(lambda x: (x * w + 1.0).log() * 2.0 + 1.0, (1.0,)).grad(-8.0)
+
+
+def test_chunked_code_runs_empty_batches_and_batches_where_every_sample_fails(chunked):
+    w = Value(2.0, label="w")
+    compiled = al.compile(
+        lambda x: (x * w + 1.0) * 3.0 if x > 0 else x * w * 5.0, (1.0,), on_guard_failure="raise"
+    )
+    prepared = compiled.traces[0].prepared("python")
+    assert prepared.run([], [2.0], []) == ([], (0.0,), [], [])
+    assert prepared.forward([], [2.0]) == ([], [])
+    outs, pgrads, igrads, failed = prepared.run([(-1.0,), (-2.0,)], [2.0], [(1.0,), (1.0,)])
+    assert (outs, pgrads, igrads, failed) == ([], (0.0,), [], [0, 1])
+
+
+def test_chunked_code_keeps_outputs_constants_detached_values_and_unused_inputs(chunked):
+    w = Value(1.5, label="w")
+
+    def f(x: Value, y: Value, unused: Value) -> tuple[Value, ...]:
+        with no_grad():
+            scale = x * 2.0
+        z = (x * scale + x * x.detach()) * w + math.inf * 0.0 + y
+        return z, z.tanh() * 3.0, (y * 0.0).exp(), w * 1.0
+
+    compiled = al.compile(f, (1.0, 2.0, 3.0))
+    assert "def backward_0(V, G):" in compiled.source
+    point = (3.0, -1.0, 7.0)
+    xs = [Value(v) for v in point]
+    outs = f(*xs)
+    for o in outs:
+        o.backward()
+    got = compiled.grad(*point, grad_outputs=(1.0, 1.0, 1.0, 1.0))
+    assert repr(got.outputs) == repr([o.data for o in outs])  # nan where eager has nan
+    assert repr(got.inputs) == repr(tuple(x.grad for x in xs))
+    assert got.inputs[2] == 0.0
+
+
+def test_a_program_just_over_chunk_gets_chunks_and_its_source_says_what_each_holds():
+    from autograd_lite.compiler import python_backend
+
+    steps = python_backend.CHUNK // 2 + 1  # two ops a step
+    compiled = al.compile(lambda x: _chain(x, steps), (0.5,))
+    assert len(compiled.program.instructions) > python_backend.CHUNK
+    source = compiled.source
+    assert "def forward_1(V):" in source and "def backward_1(V, G):" in source
+    assert "# instructions 0 .. " in source and "def run(samples, params, seeds):" in source
+    assert compiled.grad(0.25).inputs[0] == pytest.approx(1.0001**steps, rel=1e-12)
 
 
 @settings(max_examples=30, deadline=None)

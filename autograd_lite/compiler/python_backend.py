@@ -1,7 +1,7 @@
 """The ``python`` backend: straight-line Python from a traced :class:`~autograd_lite.compiler.trace.Program`.
 
-For each program we write the source of one function that runs it over a
-list of samples: the forward pass, one assignment per node, then the
+For each program we write the source of one function (for a long program,
+several: below) that runs it over a list of samples: the forward pass, one assignment per node, then the
 backward pass, one ``+=`` per edge, with every value and gradient a local
 variable (a float). No ``Value`` is created and nothing is looked up in the
 op table at run time. Parameter gradients accumulate across the samples in
@@ -20,11 +20,32 @@ This backend also runs every single sample (``compiled(x)``, ``.grad``,
 (:mod:`~autograd_lite.compiler.core`): its generated code raises each op's own
 error, exactly as ``backward()`` does.
 
-A program of more than :data:`TABLE_FROM` instructions is not written out
-(a function of millions of lines takes gigabytes and minutes to compile):
-it runs as a loop over its instruction table (:func:`table_run`), calling
-each op's forward and derivative rule (made from the same rule), with a few
-bytes per node and no ``Value`` created.
+A program of more than :data:`CHUNK` (500) instructions is written as
+several functions of at most CHUNK instructions each, ``forward_K(V)`` and
+``backward_K(V, G)``, each compiled by its own ``compile()`` call
+(:func:`_generate_chunked`): CPython's compiler needs about 2.3 KB per line
+while it compiles, so one function of N lines peaks at about 5 KB per node,
+and chunks bound that peak by one chunk (about 1 MB). Values and gradients that cross
+a chunk boundary go through one sample's lists ``V`` and ``G`` (by slot);
+inside a chunk they are locals, and the lines are the single function's, so
+the numbers are the same bit for bit. Chunked code replays as fast as one
+function where few values cross chunks (a 2000-step tanh chain: 0.55 ms a
+gradient, the table loop 13 ms); each sample copies ``V``, allocates ``G``
+and reloads the parameters in each chunk, so a wide network cut into tiny
+chunks pays (``MLP(2, [16, 16, 1])``, 65 instructions, forced into chunks of
+16: a batch of 100 in 4.7 ms against 2.6 ms; the table loop 30 ms).
+
+A program of more than :data:`TABLE_FROM` (a million) instructions is not
+written out: it runs as a loop over its instruction table (:func:`table_run`),
+calling each op's forward and derivative rule (made from the same rule), with
+a few bytes per node and no ``Value`` created. Measured on a million-node
+chain (``benchmarks/bench_compile_memory.py``, trace included): chunked code
+prepares in about 45 s at 500 B per node at peak, and replays a gradient in
+0.17 s; the table prepares in 10 s at 420 B per node, and replays in 2.4 s.
+Generated code pays for its preparation after 10 to 20 replays at every size
+(both preparations grow linearly); past a million instructions its
+preparation takes minutes, so the table is the default there, and
+``TABLE_FROM`` can be raised (memory stays under 1 KB per node either way).
 
 Semantics, kept equal to ``backward()``'s: the same floating-point operations
 in the same order for the forward pass; gradients summed in reverse
@@ -40,7 +61,9 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 import time
+from array import array
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -156,15 +179,106 @@ def _number(x: float) -> str:
     return repr(x) if math.isfinite(x) else f"float({str(x)!r})"
 
 
-TABLE_FROM = 10_000
+TABLE_FROM = 1_000_000
 """Programs with more instructions than this run as a loop over their table, not as generated code."""
+
+CHUNK = 500
+"""Programs with more instructions than this are written as functions of at most CHUNK instructions each."""
+
+
+class _OpNames:
+    """Each op's name in the generated code's namespace, by identity: two ops may show the same text.
+
+    :meth:`forward` and :meth:`edges` give an instruction's lines; each op's
+    lines are written once per arity (and set of tracked inputs), with
+    placeholders for the variables, and filled in for each instruction.
+    """
+
+    def __init__(self, namespace: dict[str, Any]) -> None:
+        self.namespace = namespace
+        self.names: dict[int, str] = {}
+        self.templates: dict[tuple[Any, ...], list[str]] = {}
+
+    def __call__(self, op: Any) -> str:
+        if id(op) not in self.names:
+            self.names[id(op)] = f"_op{len(self.names)}"
+            self.namespace[self.names[id(op)]] = op
+        return self.names[id(op)]
+
+    def forward(self, ins: Any) -> list[str]:
+        """``v{out} = op(v{children})``, the last line commented with the op."""
+        key = ("f", id(ins.op), len(ins.children))
+        if key not in self.templates:
+            out, args = _PLACEHOLDER % "o", [_PLACEHOLDER % i for i in range(len(ins.children))]
+            if ins.op is None:
+                lines = [f"{out} = {args[0]}"]
+            else:
+                lines = _forward_lines(ins.op, out, args, self(ins.op))
+                lines[-1] += f"  # {_comment_safe(str(ins.op))}"
+            self.templates[key] = [_template(line) for line in lines]
+        return _filled(self.templates[key], ins)
+
+    def edges(self, ins: Any, tracked: bytearray) -> list[str]:
+        """The backward lines of one instruction (:func:`_edge_lines`)."""
+        mask = tuple(tracked[c] for c in ins.children)
+        key = ("b", id(ins.op), mask)
+        if key not in self.templates:
+            args = [_PLACEHOLDER % i for i in range(len(ins.children))]
+            lines = _edge_lines(ins.op, _PLACEHOLDER % "o", args, mask, self)
+            self.templates[key] = [_template(line) for line in lines]
+        return _filled(self.templates[key], ins)
+
+
+_PLACEHOLDER = "v\x00%s\x00"  # a value named by its number in a template (its gradient: "g" + name[1:])
+
+
+def _template(line: str) -> str:
+    """``line`` as a format string: its braces escaped, its placeholders made fields."""
+    escaped = line.replace("{", "{{").replace("}", "}}")
+    return re.sub("\x00([0-9o]+)\x00", r"{\1}", escaped)
+
+
+def _filled(template: list[str], ins: Any) -> list[str]:
+    return [line.format(*ins.children, o=ins.slot) for line in template]
+
+
+class _Guards:
+    """The program's guards in order; :meth:`emit` writes those due once ``done`` instructions ran."""
+
+    def __init__(self, program: Program) -> None:
+        self.guards = sorted(program.guards, key=lambda gd: gd.after)
+        self.next = 0
+
+    def emit(self, w: _Writer, done: int, fail: tuple[str, ...]) -> None:
+        while self.next < len(self.guards) and self.guards[self.next].after <= done:
+            gd = self.guards[self.next]
+            other = f"v{gd.other}" if gd.other is not None else _number(gd.constant)
+            w.emit(
+                f"if {'not ' if gd.expected else ''}v{gd.slot} {gd.cmp} {other}:", *("    " + f for f in fail)
+            )
+            self.next += 1
+
+
+def _emit_forward(
+    w: _Writer, program: Program, lo: int, hi: int, guards: _Guards, fail: tuple[str, ...], op_name: _OpNames
+) -> None:
+    """Instructions ``lo .. hi-1``, one line each, with the guards due after each."""
+    guards.emit(w, lo, fail)
+    table = program.instructions
+    for i in range(lo, hi):
+        w.emit(*op_name.forward(table[i]))
+        guards.emit(w, i + 1, fail)
+    if hi == len(table):
+        guards.emit(w, hi + 1, fail)
 
 
 def generate(program: Program, backward: bool = True) -> tuple[str, Callable[..., Any]]:
     """The source of the program's replay function, and the function itself.
 
-    A program of more than :data:`TABLE_FROM` instructions gets a short
-    description instead of source, and the loop of :func:`table_run`.
+    A program of more than :data:`CHUNK` instructions is written as several
+    functions, chunks run in turn by ``run`` (:func:`_generate_chunked`); one of
+    more than :data:`TABLE_FROM` gets a short description instead of source,
+    and the loop of :func:`table_run`.
 
     With ``backward``: ``run(samples, params, seeds) -> (outputs,
     param_grads, input_grads, failed)`` where ``samples`` is a list of
@@ -176,17 +290,10 @@ def generate(program: Program, backward: bool = True) -> tuple[str, Callable[...
     if len(program.instructions) > TABLE_FROM:
         return _table_description(program), table_run(program, backward)
     namespace: dict[str, Any] = dict(_GLOBALS)
-    op_names: dict[int, str] = {}  # by identity: two ops may show the same text
-
-    def op_name(op: Any) -> str:
-        if id(op) not in op_names:
-            op_names[id(op)] = f"_op{len(op_names)}"
-            namespace[op_names[id(op)]] = op
-        return op_names[id(op)]
-
-    n_in, first_const, first_instr = program.n_inputs, program.first_constant, program.first_instruction
-    tracked = [True] * first_const + [False] * (first_instr - first_const)
-    tracked += [ins.grad for ins in program.instructions]
+    if len(program.instructions) > CHUNK:
+        return _generate_chunked(program, backward, namespace)
+    op_name = _OpNames(namespace)
+    n_in, first_const = program.n_inputs, program.first_constant
 
     w = _Writer()
     w.emit(f"def run(samples, params{', seeds' if backward else ''}):")
@@ -208,35 +315,13 @@ def generate(program: Program, backward: bool = True) -> tuple[str, Callable[...
     w.indent = 2
     if n_in:
         w.emit(f"{', '.join(f'v{s}' for s in range(n_in))}, = sample")
-
-    guards = sorted(program.guards, key=lambda gd: gd.after)
-    next_guard = 0
-
-    def emit_guards(done: int) -> None:
-        nonlocal next_guard
-        while next_guard < len(guards) and guards[next_guard].after <= done:
-            gd = guards[next_guard]
-            other = f"v{gd.other}" if gd.other is not None else _number(gd.constant)
-            test = f"v{gd.slot} {gd.cmp} {other}"
-            w.emit(f"if {'not ' if gd.expected else ''}{test}:", "    failed.append(n)", "    continue")
-            next_guard += 1
-
     w.emit("# forward: one line per node")
-    emit_guards(0)
-    for done, ins in enumerate(program.instructions, start=1):
-        out, args = f"v{ins.slot}", [f"v{c}" for c in ins.children]
-        if ins.op is None:
-            w.emit(f"{out} = {args[0]}")
-        else:
-            lines = _forward_lines(ins.op, out, args, op_name(ins.op))
-            w.emit(*lines[:-1], f"{lines[-1]}  # {_comment_safe(str(ins.op))}")
-        emit_guards(done)
-    emit_guards(len(program.instructions) + 1)
+    _emit_forward(w, program, 0, len(program.instructions), _Guards(program), _SKIP_SAMPLE, op_name)
     outs = ", ".join(f"v{s}" for s in program.outputs)
     w.emit(f"outputs.append(({outs},))" if program.outputs else "outputs.append(())")
 
     if backward:
-        _emit_backward(w, program, tracked, op_name)
+        _emit_backward(w, program, op_name)
         w.indent = 1
         w.emit(
             f"return outputs, ({''.join(f'g{s}, ' for s in range(n_in, first_const))}), input_grads, failed"
@@ -244,11 +329,16 @@ def generate(program: Program, backward: bool = True) -> tuple[str, Callable[...
     else:
         w.indent = 1
         w.emit("return outputs, failed")
+    return _compiled("\n".join(w.lines) + "\n", namespace, "run")
 
-    source = "\n".join(w.lines) + "\n"
+
+_SKIP_SAMPLE = ("failed.append(n)", "continue")
+
+
+def _compiled(source: str, namespace: dict[str, Any], name: str) -> tuple[str, Any]:
     code = compile(source, "<autograd_lite compiled program>", "exec")
     exec(code, namespace)  # our own generated text, never the user's
-    return source, namespace["run"]
+    return source, namespace[name]
 
 
 def _comment_safe(text: str) -> str:
@@ -280,17 +370,41 @@ def _header(program: Program) -> list[str]:
     return lines
 
 
-def _emit_backward(w: _Writer, program: Program, tracked: list[bool], op_name: Callable[[Any], str]) -> None:
+def _tracked(program: Program) -> bytearray:
+    """Which slots can hold a gradient: inputs, parameters, and the nodes with grad."""
+    tracked = bytearray(program.n_slots)
+    tracked[: program.first_constant] = b"\x01" * program.first_constant
+    tracked[program.first_instruction :] = program.instructions.grad
+    return tracked
+
+
+def _edge_lines(op: Any, out: str, args: list[str], tracked: tuple[int, ...], op_name: _OpNames) -> list[str]:
+    """The backward lines of ``out = op(*args)``: ``g{arg} += g{out} * local`` per tracked argument.
+
+    ``out`` and ``args`` are value names ``vK``; their gradients are ``gK``.
+    """
+    o, g, grads = out, "g" + out[1:], ["g" + a[1:] for a in args]
+    lines: list[str] = []
+    contributions = _contributions(op, o, args, g)
+    if contributions is not None:
+        for ga, t, term in zip(grads, tracked, contributions):
+            if t:
+                lines.append(f"{ga} -= {term[1:]}" if term == f"-{g}" else f"{ga} += {term}")
+    else:
+        local = f"{op_name(op)}.derivative({o}, {', '.join(args)})"
+        if len(args) == 1 and op.arity == 1:
+            if tracked[0]:
+                lines.append(f"{grads[0]} += {g} * {local}")
+        else:
+            lines.append(f"d = {local}")
+            lines.extend(f"{ga} += {g} * d[{i}]" for i, (ga, t) in enumerate(zip(grads, tracked)) if t)
+    skip = _zero_skip(op, len(args), o, g) if len(lines) >= 3 else None
+    return lines if skip is None else [skip, *("    " + line for line in lines)]
+
+
+def _emit_backward(w: _Writer, program: Program, op_name: _OpNames) -> None:
     n_in, first_const = program.n_inputs, program.first_constant
-    # Which gradients can be nonzero: the outputs', then back through grad edges.
-    reached = [False] * program.n_slots
-    for s in program.outputs:
-        reached[s] = tracked[s]
-    for ins in reversed(program.instructions):
-        if reached[ins.slot] and ins.grad:
-            for c in ins.children:
-                if tracked[c]:
-                    reached[c] = True
+    tracked, reached = _tracked(program), _reached(program)
     w.emit("# backward: one += per edge, in reverse order; a zero gradient skips a sum or a finite dot")
     fresh = [s for s in range(program.n_slots) if reached[s] and not n_in <= s < first_const]
     if fresh:
@@ -301,36 +415,184 @@ def _emit_backward(w: _Writer, program: Program, tracked: list[bool], op_name: C
     for s, seed in zip(program.outputs, seeds):
         if reached[s]:
             w.emit(f"g{s} += {seed}")
-
     for ins in reversed(program.instructions):
-        if not (ins.grad and reached[ins.slot]):
-            continue
-        o, g, args = f"v{ins.slot}", f"g{ins.slot}", [f"v{c}" for c in ins.children]
-        lines: list[str] = []
-        contributions = _contributions(ins.op, o, args, g)
-        if contributions is not None:
-            for c, term in zip(ins.children, contributions):
-                if tracked[c]:
-                    lines.append(f"g{c} -= {term[1:]}" if term == f"-{g}" else f"g{c} += {term}")
-        else:
-            name = op_name(ins.op)
-            local = f"{name}.derivative({o}, {', '.join(args)})"
-            if len(ins.children) == 1 and ins.op.arity == 1:
-                if tracked[ins.children[0]]:
-                    lines.append(f"g{ins.children[0]} += {g} * {local}")
-            else:
-                lines.append(f"d = {local}")
-                lines.extend(f"g{c} += {g} * d[{i}]" for i, c in enumerate(ins.children) if tracked[c])
-        skip = _zero_skip(ins.op, len(args), o, g) if len(lines) >= 3 else None
-        if skip is not None:
-            w.emit(skip)
-            w.indent += 1
-            w.emit(*lines)
-            w.indent -= 1
-        else:
-            w.emit(*lines)
+        if ins.grad and reached[ins.slot]:
+            w.emit(*op_name.edges(ins, tracked))
     inputs = "".join(f"g{s}, " if reached[s] else "0.0, " for s in range(n_in))
     w.emit(f"input_grads.append(({inputs}))")
+
+
+# ============================================================================
+# Long programs: the same lines, cut into functions of at most CHUNK instructions.
+
+
+def _generate_chunked(
+    program: Program, backward: bool, namespace: dict[str, Any]
+) -> tuple[str, Callable[..., Any]]:
+    """:func:`generate` for a program of more than :data:`CHUNK` instructions.
+
+    The forward pass is cut into functions ``forward_K(V)`` of at most CHUNK
+    instructions, the backward pass into ``backward_K(V, G)`` (run from the
+    last to the first), each compiled on its own, so Python's compiler only
+    ever holds one chunk. ``V`` and ``G`` are one sample's values and
+    gradients by slot: a chunk loads what it reads from other chunks into
+    locals once, runs the single function's lines on them, and stores what
+    other chunks read. Same operations, in the same order: the same numbers.
+    """
+    chunks = _Chunks(program, backward, namespace)
+    n = len(program.instructions)
+    spans = list(enumerate((lo, min(lo + CHUNK, n)) for lo in range(0, n, CHUNK)))
+    backs = [(k, chunks.backward(k, lo, hi)) for k, (lo, hi) in reversed(spans) if backward]
+    backs = [(k, part) for k, part in backs if part]  # first: they say which values they read
+    parts = [chunks.forward(k, lo, hi) for k, (lo, hi) in spans] + [part for _, part in backs]
+    forwards = [f"forward_{k}" for k, _ in spans]
+    driver = chunks.driver(forwards, [f"backward_{k}" for k, _ in backs])
+    source, run = _compiled(driver, namespace, "run")
+    return "\n".join([*parts, source]), run
+
+
+_VALUE = re.compile(r"\bv(\d+)\b")  # a value's name in a generated line
+
+
+class _Chunks:
+    """Writes and compiles the chunks of one program, knowing which slots cross chunk boundaries."""
+
+    def __init__(self, program: Program, backward: bool, namespace: dict[str, Any]) -> None:
+        self.program, self.backward_too, self.namespace = program, backward, namespace
+        self.op_name = _OpNames(namespace)
+        namespace["_constants"] = list(program.constants)
+        self.tracked = _tracked(program)
+        self.reached = _reached(program) if backward else bytearray(program.n_slots)
+        self.needed = self._needed_values()
+        self.guards = _Guards(program)
+        if backward:
+            self.first_k, self.last_k = self._gradient_chunks()
+
+    def _needed_values(self) -> bytearray:
+        """Which slots' values go to ``V``: outputs, read by guards or by another forward chunk.
+
+        :meth:`backward` adds the values each backward chunk reads.
+        """
+        program = self.program
+        table, first = program.instructions, program.first_instruction
+        needed = bytearray(program.n_slots)
+        for s in program.outputs:
+            needed[s] = 1
+        for gd in program.guards:
+            needed[gd.slot] = 1
+            if gd.other is not None:
+                needed[gd.other] = 1
+        starts, children = table.starts, table.children
+        for i in range(len(table)):
+            own = first + i - i % CHUNK  # the first slot computed in this instruction's chunk
+            for c in children[starts[i] : starts[i + 1]]:
+                if c < own:
+                    needed[c] = 1
+        return needed
+
+    def _gradient_chunks(self) -> tuple[Any, Any]:
+        """For each slot, the first and the last backward chunk that touch its gradient (-1: none)."""
+        program, tracked, reached = self.program, self.tracked, self.reached
+        table, first = program.instructions, program.first_instruction
+        first_k, last_k = array("i", [-1]) * program.n_slots, array("i", [-1]) * program.n_slots
+        starts, children = table.starts, table.children
+        for i in range(len(table) - 1, -1, -1):
+            if not (table.grad[i] and reached[first + i]):
+                continue
+            k = i // CHUNK
+            for s in (first + i, *(c for c in children[starts[i] : starts[i + 1]] if tracked[c])):
+                if first_k[s] < 0:
+                    first_k[s] = k
+                last_k[s] = k
+        return first_k, last_k
+
+    def _compile(self, w: _Writer, name: str) -> str:
+        return _compiled("\n".join(w.lines) + "\n", self.namespace, name)[0]
+
+    def forward(self, k: int, lo: int, hi: int) -> str:
+        """``forward_k(V)``: instructions ``lo .. hi-1``; False as soon as a guard fails."""
+        table, first = self.program.instructions, self.program.first_instruction
+        reads: set[int] = set()
+        for i in range(lo, hi):
+            reads.update(c for c in table.children[table.starts[i] : table.starts[i + 1]] if c < first + lo)
+        for gd in self.guards.guards:  # the guards this chunk checks read values too
+            if lo <= max(gd.after - 1, 0) < hi or (hi == len(table) and gd.after > hi):
+                reads.update(s for s in (gd.slot, gd.other) if s is not None and s < first + lo)
+        w = _Writer()
+        w.emit(
+            f"def forward_{k}(V):", f"    # instructions {lo} .. {hi - 1}: v{first + lo} .. v{first + hi - 1}"
+        )
+        w.indent = 1
+        w.emit(*(f"v{s} = V[{s}]" for s in sorted(reads)))
+        _emit_forward(w, self.program, lo, hi, self.guards, ("return False",), self.op_name)
+        w.emit(*(f"V[{s}] = v{s}" for s in range(first + lo, first + hi) if self.needed[s]))
+        w.emit("return True")
+        return self._compile(w, f"forward_{k}")
+
+    def backward(self, k: int, lo: int, hi: int) -> str:
+        """``backward_k(V, G)``: the edges of instructions ``hi-1 .. lo``; '' when there are none."""
+        program, tracked = self.program, self.tracked
+        table, first = program.instructions, program.first_instruction
+        edges = [table[i] for i in range(hi - 1, lo - 1, -1) if table.grad[i] and self.reached[first + i]]
+        if not edges:
+            return ""
+        lines = [self.op_name.edges(ins, tracked) for ins in edges]
+        values = sorted({int(s) for group in lines for line in group for s in _VALUE.findall(line)})
+        for s in values:
+            self.needed[s] = 1
+        grads = sorted({s for ins in edges for s in (ins.slot, *(c for c in ins.children if tracked[c]))})
+        n_in, first_const = program.n_inputs, program.first_constant
+        seeded = {s for s in program.outputs if self.reached[s]}
+        carried = [s for s in grads if self.first_k[s] > k or s in seeded or n_in <= s < first_const]
+        fresh = sorted(set(grads) - set(carried))
+        w = _Writer()
+        w.emit(
+            f"def backward_{k}(V, G):", f"    # the edges of instructions {hi - 1} .. {lo}, in reverse order"
+        )
+        w.indent = 1
+        w.emit(*(f"v{s} = V[{s}]" for s in values), *(f"g{s} = G[{s}]" for s in carried))
+        if fresh:
+            w.emit(" = ".join(f"g{s}" for s in fresh) + " = 0.0")
+        for group in lines:
+            w.emit(*group)
+        w.emit(*(f"G[{s}] = g{s}" for s in grads if self.last_k[s] < k or s < first_const))
+        return self._compile(w, f"backward_{k}")
+
+    def driver(self, forwards: list[str], backwards: list[str]) -> str:
+        """``run``: each sample's ``V`` and ``G`` through the chunks, as the single function does."""
+        program, reached = self.program, self.reached
+        n_in, first_const = program.n_inputs, program.first_constant
+        w = _Writer()
+        w.emit(f"_forward = ({''.join(f'{f}, ' for f in forwards)})")
+        w.emit(f"def run(samples, params{', seeds' if self.backward_too else ''}):")
+        w.indent = 1
+        w.emit(*_header(program), "# V, G: one sample's values and gradients, by slot (the K of vK, gK)")
+        w.emit(f"template = [0.0] * {n_in} + list(params) + _constants + [0.0] * {len(program.instructions)}")
+        w.emit("outputs = []", "failed = []")
+        if self.backward_too:
+            w.emit(f"param_grads = [0.0] * {first_const - n_in}", "input_grads = []")
+            w.emit("for n, (sample, seed) in enumerate(zip(samples, seeds)):")
+        else:
+            w.emit("for n, sample in enumerate(samples):")
+        w.indent = 2
+        w.emit("V = template.copy()", f"V[:{n_in}] = sample")
+        w.emit("if not all(forward(V) for forward in _forward):", *("    " + f for f in _SKIP_SAMPLE))
+        w.emit(f"outputs.append(({''.join(f'V[{s}], ' for s in program.outputs)}))")
+        if not self.backward_too:
+            w.indent = 1
+            w.emit("return outputs, failed")
+            return "\n".join(w.lines) + "\n"
+        w.emit(f"G = [0.0] * {program.n_slots}", f"G[{n_in}:{first_const}] = param_grads")
+        if program.outputs:
+            w.emit(f"{''.join(f's{j}, ' for j in range(len(program.outputs)))}= seed")
+        w.emit(*(f"G[{s}] += s{j}" for j, s in enumerate(program.outputs) if reached[s]))
+        w.emit("# backward: the chunks from the last to the first", *(f"{b}(V, G)" for b in backwards))
+        w.emit(f"param_grads = G[{n_in}:{first_const}]")
+        inputs = "".join(f"G[{s}], " if reached[s] else "0.0, " for s in range(n_in))
+        w.emit(f"input_grads.append(({inputs}))")
+        w.indent = 1
+        w.emit("return outputs, tuple(param_grads), input_grads, failed")
+        return "\n".join(w.lines) + "\n"
 
 
 # ============================================================================
@@ -442,9 +704,7 @@ def _reached(program: Program) -> bytearray:
     """Which slots can get a nonzero gradient: tracked, and on a grad path from an output."""
     table, first = program.instructions, program.first_instruction
     reached = bytearray(program.n_slots)
-    tracked = bytearray(program.n_slots)  # inputs and parameters, and the nodes with grad
-    tracked[: program.first_constant] = b"\x01" * program.first_constant
-    tracked[first:] = table.grad
+    tracked = _tracked(program)
     for s in program.outputs:
         reached[s] = tracked[s]
     starts, children = table.starts, table.children
