@@ -30,8 +30,11 @@ code up to ``python_backend.TABLE_FROM`` = 1,000,000 ops). Before chunks one
 generated function peaked at 5.3 KB per node (51 MB at 10,000 nodes), and
 programs of more than 10,000 ops ran as the instruction-table loop (418 B per
 node at 1,000,000 in 10 s, but 14x slower replays). ``compile+numpy`` adds the
-NumPy backend's preparation, which still peaks at 3 to 7 KB per node below
-10,000 nodes (15 to 32 MB) and 660 B per node at a million.
+NumPy backend's preparation: 4 MB at 1,000 nodes (most of it NumPy's own
+first use), 6 MB at 4,000, 997 B per node at 10,000 and 688 B at 100,000,
+since a thin program (a chain: a group a node) keeps its NumPy steps only up
+to 500 groups (``numpy_backend.THIN_STEPS_CACHED_UP_TO``; before, up to
+20,000 groups at about 1.3 KB each: 3 to 7 KB per node below 10,000 nodes).
 """
 
 from __future__ import annotations

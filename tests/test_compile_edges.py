@@ -429,8 +429,8 @@ def test_numpy_steps_made_on_each_run_give_the_kept_steps_numbers(expr, shift):
         return expr(a * w, b)
 
     kept = al.compile(fn, tuple(point))
-    saved = numpy_backend.STEPS_CACHED_UP_TO
-    numpy_backend.STEPS_CACHED_UP_TO = 0
+    saved = numpy_backend.STEPS_CACHED_UP_TO, numpy_backend.THIN_STEPS_CACHED_UP_TO
+    numpy_backend.STEPS_CACHED_UP_TO = numpy_backend.THIN_STEPS_CACHED_UP_TO = 0
     try:
         remade = al.compile(fn, tuple(point))
         prepared = remade.traces[0].prepared("numpy")
@@ -438,6 +438,30 @@ def test_numpy_steps_made_on_each_run_give_the_kept_steps_numbers(expr, shift):
         a = kept.batch(*columns, backend="numpy", per_sample=True)
         b = remade.batch(*columns, backend="numpy", per_sample=True)
     finally:
-        numpy_backend.STEPS_CACHED_UP_TO = saved
+        numpy_backend.STEPS_CACHED_UP_TO, numpy_backend.THIN_STEPS_CACHED_UP_TO = saved
     assert np.array_equal(a.outputs, b.outputs)
     assert np.array_equal(np.asarray(a.params), np.asarray(b.params))
+
+
+def test_a_thin_numpy_program_keeps_its_steps_only_while_few_a_wide_one_up_to_the_big_limit():
+    """Steps cost about 1.3 KB a group: a chain (a group a node) past 500 groups makes them per run."""
+    import numpy as np
+
+    from autograd_lite.compiler import numpy_backend
+
+    def chain(x: Value, steps: int) -> Value:
+        for _ in range(steps):
+            x = x * 1.0001 + 0.1
+        return x
+
+    short = al.compile(lambda v: chain(v, 100), (0.5,)).traces[0].prepared("numpy")
+    long = al.compile(lambda v: chain(v, 400), (0.5,)).traces[0].prepared("numpy")
+    assert short._steps is not None and long._steps is None  # 200 and 800 groups
+    wide = al.compile(lambda *xs: Value.sum([x * 2.0 for x in xs]), tuple([0.5] * 64)).traces[0]
+    assert wide.prepared("numpy")._steps is not None
+    assert numpy_backend._keeps_steps(2000, 8000) and not numpy_backend._keeps_steps(2000, 4000)
+    compiled = al.compile(lambda v: chain(v, 400), (0.5,))
+    assert compiled.batch(np.array([0.25, 0.5]), backend="numpy").outputs.tolist() == [
+        chain(Value(0.25), 400).data,
+        chain(Value(0.5), 400).data,
+    ]

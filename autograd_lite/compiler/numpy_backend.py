@@ -202,6 +202,23 @@ arrays) from :meth:`~NumpyBackend.prepare` on; a bigger one (a deep, thin graph:
 million-step chain is a million groups) keeps only its compact schedule and makes each
 step again on every run, so that preparing it stays within a few dozen bytes per node."""
 
+THIN_STEPS_CACHED_UP_TO = 500
+"""The same limit for a thin program, whose groups hold fewer than :data:`WIDE_GROUP` nodes
+on average (a chain: one node a group). Its steps cost about 1.3 KB a group, so keeping them
+would cost that per node: it keeps them only up to this many groups (about 650 KB), and
+makes them again on every run past it (slower replays, in a program NumPy does not suit:
+the Python backend runs a thin graph faster)."""
+
+WIDE_GROUP = 4
+"""Average nodes per group from which a program counts as wide (its steps are cheap per node)."""
+
+
+def _keeps_steps(n_groups: int, n_nodes: int) -> bool:
+    """Whether a program of ``n_groups`` groups over ``n_nodes`` nodes keeps its steps."""
+    if n_groups * WIDE_GROUP > n_nodes:  # thin
+        return n_groups <= THIN_STEPS_CACHED_UP_TO
+    return n_groups <= STEPS_CACHED_UP_TO
+
 
 class BatchedProgram:
     """A :class:`~autograd_lite.compiler.trace.Program` scheduled level by level for NumPy.
@@ -209,7 +226,8 @@ class BatchedProgram:
     The schedule is a table of groups (op, arity, first row, size, grad,
     shared) and the rows of their inputs, in arrays; :attr:`steps` are the
     NumPy closures made from it (kept, or made on each run for a program of
-    more than :data:`STEPS_CACHED_UP_TO` groups).
+    more than :data:`STEPS_CACHED_UP_TO` groups, or of more than
+    :data:`THIN_STEPS_CACHED_UP_TO` for a thin one).
     """
 
     def __init__(self, program: Program) -> None:
@@ -233,7 +251,8 @@ class BatchedProgram:
             (int(row[g.slot]), g.cmp, None if g.other is None else int(row[g.other]), g.constant, g.expected)
             for g in program.guards
         ]
-        self._steps = list(self._make_steps()) if self.n_groups <= STEPS_CACHED_UP_TO else None
+        keep = _keeps_steps(self.n_groups, len(program.instructions))
+        self._steps = list(self._make_steps()) if keep else None
 
     @property
     def n_groups(self) -> int:
