@@ -604,6 +604,14 @@ class Value:
                     for k, d in zip(kids, ds):
                         k.grad += g * d
         except BaseException as error:  # all or nothing: every .grad put back, then a clear error
+            if isinstance(error, Exception) and not isinstance(node._op, Op):
+                # A node with its own _backward (the micrograd twin's, under an autograd_lite
+                # node): start again with the general pass, which calls it.
+                _put_back(order, node, before)
+                order, before = _walk(self)
+                self.grad = gradient
+                _backward_with_extras(self, order, before)
+                return
             failure = _chain_rule_error("backward()", node, node.grad, error)
             _put_back(order, node, before)
             if failure is error:

@@ -75,10 +75,6 @@ Operand = Union[_engine.Value, int, float]
 _new = object.__new__
 
 
-# Twin nodes have their own _backward(): autograd_lite's backward() must look for them (a
-# twin node under an autograd_lite node, e.g. autograd_lite.Value.sum of twin values).
-_engine._EXTRAS[0] = True
-
 
 class _Prev(set):
     """micrograd's ``_prev``, a ``set`` of a node's inputs, that iterates in the order they were given.
