@@ -75,7 +75,6 @@ Operand = Union[_engine.Value, int, float]
 _new = object.__new__
 
 
-
 class _Prev(set):
     """micrograd's ``_prev``, a ``set`` of a node's inputs, that iterates in the order they were given.
 
