@@ -103,63 +103,45 @@ def make_engines() -> dict[str, dict[str, Callable[..., Any]]]:
         return micrograd_demo_step(AL, al_model, moons_X, moons_y)
 
     engines["autograd_lite"] = {"W1": w1_al, "W2": w2_al, "W3": w3_al}
-    engines["al.micrograd"] = _twin_workloads(moons_X, moons_y)
+    from autograd_lite.micrograd.engine import Value as TW
+    from autograd_lite.micrograd.nn import MLP as TW_MLP
 
+    engines["al.micrograd"] = micrograd_style_workloads(TW, TW_MLP, moons_X, moons_y)
     try:
         from micrograd.engine import Value as MG
         from micrograd.nn import MLP as MG_MLP
     except ImportError:
         print("micrograd is not installed (pip install micrograd==0.1.0): comparing with floats only")
     else:
-
-        def w1_mg() -> MG:
-            x0 = MG(0.3)
-            x = x0
-            for _ in range(W1_STEPS):
-                x = (x * 1.0001 + 0.5).relu()
-            x.backward()
-            return x0
-
-        def w2_mg(ws: list[float], xs: list[float]) -> MG:
-            out = sum(MG(w) * MG(x) for w, x in zip(ws, xs))
-            out.backward()
-            return out
-
-        random_module.seed(1337)
-        mg_model = MG_MLP(2, [16, 16, 1])
-
-        def w3_mg() -> float:
-            return micrograd_demo_step(MG, mg_model, moons_X, moons_y)
-
-        engines["micrograd"] = {"W1": w1_mg, "W2": w2_mg, "W3": w3_mg}
+        engines["micrograd"] = micrograd_style_workloads(MG, MG_MLP, moons_X, moons_y)
 
     engines["floats"] = {"W1": _w1_floats, "W2": _w2_floats}
     return engines
 
 
-def _twin_workloads(X: list[list[float]], y: list[int]) -> dict[str, Callable[..., Any]]:
-    """The workloads on autograd_lite.micrograd (micrograd's graphs), written as for micrograd."""
+def micrograd_style_workloads(
+    Value: Any, MLP: Any, X: list[list[float]], y: list[int]
+) -> dict[str, Callable[..., Any]]:
+    """W1-W3 written as micrograd's users write them (Python's ``sum``), on ``Value`` and ``MLP``
+    (micrograd's own, or autograd_lite.micrograd's twin of them)."""
     import random as random_module
 
-    from autograd_lite.micrograd.engine import Value as TW
-    from autograd_lite.micrograd.nn import MLP as TW_MLP
-
-    def w1() -> TW:
-        x0 = TW(0.3)
+    def w1() -> Any:
+        x0 = Value(0.3)
         x = x0
         for _ in range(W1_STEPS):
             x = (x * 1.0001 + 0.5).relu()
         x.backward()
         return x0
 
-    def w2(ws: list[float], xs: list[float]) -> TW:
-        out = sum(TW(w) * TW(x) for w, x in zip(ws, xs))
-        out.backward()  # type: ignore[union-attr]
-        return out  # type: ignore[return-value]
+    def w2(ws: list[float], xs: list[float]) -> Any:
+        out = sum(Value(w) * Value(x) for w, x in zip(ws, xs))
+        out.backward()
+        return out
 
     random_module.seed(1337)
-    model = TW_MLP(2, [16, 16, 1])
-    return {"W1": w1, "W2": w2, "W3": lambda: micrograd_demo_step(TW, model, X, y)}
+    model = MLP(2, [16, 16, 1])
+    return {"W1": w1, "W2": w2, "W3": lambda: micrograd_demo_step(Value, model, X, y)}
 
 
 def timed(fn: Callable[..., Any], *args: Any) -> float:

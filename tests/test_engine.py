@@ -12,6 +12,7 @@ from hypothesis import given
 from autograd_lite import Value, no_grad, topological_order
 from autograd_lite.engine import enable_grad, is_grad_enabled
 from autograd_lite.testing import analytic_grad, close, expressions, numerical_grad
+from tests import micrograd_expressions
 
 
 @given(expression=expressions(3))
@@ -93,19 +94,7 @@ def test_leaf_root_backward_accumulates_one():
 
 
 def test_micrograd_reference_expression_matches_finite_differences():
-    def f(a, b):
-        c = a + b
-        d = a * b + b**3
-        c += c + 1
-        c += 1 + c + (-a)
-        d += d * 2 + (b + a).relu()
-        d += 3 * d + (b - a).relu()
-        e = c - d
-        f = e**2
-        g = f / 2.0
-        g += 10.0 / f
-        return g
-
+    f = micrograd_expressions.more_ops
     value, analytic = analytic_grad(f, [-4.0, 2.0])
     numeric = numerical_grad(f, [-4.0, 2.0])
     assert all(close(a, n, value) for a, n in zip(analytic, numeric))

@@ -28,6 +28,7 @@ from autograd_lite.micrograd import nn as twin_nn
 from autograd_lite.micrograd.engine import Value
 from autograd_lite.testing import KinkError
 from benchmarks.bench_core import micrograd_demo_step
+from tests import micrograd_expressions
 from tests.html_pages import page_data
 
 mg_engine = pytest.importorskip("micrograd.engine")
@@ -62,27 +63,12 @@ def ordered_micrograd(monkeypatch):
 
 def sanity_check(V):
     x = V(-4.0)
-    z = 2 * x + 2 + x
-    q = z.relu() + z * x
-    h = (z * z).relu()
-    y = h + q + q * x
-    return [x], y
+    return [x], micrograd_expressions.sanity_check(x)
 
 
 def more_ops(V):
-    a = V(-4.0)
-    b = V(2.0)
-    c = a + b
-    d = a * b + b**3
-    c += c + 1
-    c += 1 + c + (-a)
-    d += d * 2 + (b + a).relu()
-    d += 3 * d + (b - a).relu()
-    e = c - d
-    f = e**2
-    g = f / 2.0
-    g += 10.0 / f
-    return [a, b], g
+    a, b = V(-4.0), V(2.0)
+    return [a, b], micrograd_expressions.more_ops(a, b)
 
 
 def neuron(V, Neuron):
