@@ -979,11 +979,10 @@ def _run_hooks(v: Value, g: float) -> float:
 
 
 def _needs_general_pass(order: list[Value]) -> bool:
-    """Whether this graph has a hook, a frozen leaf or a node with its own ``_backward``.
+    """Whether this graph has a hook, a frozen leaf or a lecture node (its own ``_backward``).
 
-    A node with its own ``_backward``: a lecture node, or one whose ``_op`` is a
-    plain string (the micrograd twin's, :mod:`autograd_lite.micrograd`), whose
-    ``_backward()`` the general pass calls.
+    (A node whose ``_op`` is a plain string, such as the micrograd twin's, needs
+    no look: the fast loop stops at it and starts again with the general pass.)
 
     Asked only once something of the kind exists in the process (``_EXTRAS``):
     one look at each node and each leaf, so a graph without them keeps the
@@ -993,7 +992,7 @@ def _needs_general_pass(order: list[Value]) -> bool:
         return True
     hooks = _HOOKS
     for node in order:
-        if node.__class__ is _Custom or node._op.__class__ is str or node in hooks:
+        if node.__class__ is _Custom or node in hooks:
             return True
         for c in node._prev:
             if not c._requires_grad or c in hooks:
