@@ -207,7 +207,7 @@ THIN_STEPS_CACHED_UP_TO = 500
 on average (a chain: one node a group). Its steps cost about 1.3 KB a group, so keeping them
 would cost that per node: it keeps them only up to this many groups (about 650 KB), and
 makes them again on every run past it (slower replays, in a program NumPy does not suit:
-the Python backend runs a thin graph faster)."""
+it has no rows to batch)."""
 
 WIDE_GROUP = 4
 """Average nodes per group from which a program counts as wide (its steps are cheap per node)."""
